@@ -1,0 +1,70 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+)
+
+// auditLockKey serialises chain appends across PostgreSQL replicas: each
+// event needs the hash of the one before it.
+const auditLockKey = 0x6761746568 // "gateh"
+
+// insertEvent appends ev to the hash chain inside tx. A nil event is a no-op
+// so that callers can pass an optional event straight through.
+func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, ev *audit.Event) error {
+	if ev == nil {
+		return nil
+	}
+	if db.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
+			return fmt.Errorf("audit chain lock: %w", err)
+		}
+	}
+	var seq int64
+	var prev string
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		seq, prev = 0, audit.GenesisHash
+	case err != nil:
+		return fmt.Errorf("audit chain head: %w", err)
+	}
+	ev.Sequence = seq + 1
+	ev.PreviousHash = prev
+	hash, body, err := audit.ChainHash(*ev)
+	if err != nil {
+		return err
+	}
+	ev.Hash = hash
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events (seq, event_id, event_time, event_source, event_name, read_only,
+		directory_id, principal_id, user_name, resource_id, resource_name, error_code, request_id, prev_hash, hash, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		ev.Sequence, ev.EventID, micros(ev.EventTime), ev.EventSource, ev.EventName, ev.ReadOnly,
+		nullString(ev.Directory), nullString(ev.UserIdentity.PrincipalID), nullString(ev.UserIdentity.UserName),
+		nullString(ev.ResourceID), nullString(ev.ResourceName), nullString(ev.ErrorCode), nullString(ev.RequestID),
+		ev.PreviousHash, ev.Hash, string(body))
+	if err != nil {
+		return fmt.Errorf("insert audit event: %w", err)
+	}
+	return nil
+}
+
+// RecordEvents appends events that belong to no data change (reads,
+// rejected requests) in one transaction.
+func (db *DB) RecordEvents(ctx context.Context, evs []*audit.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for _, ev := range evs {
+			if err := db.insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,195 @@
+// Package sqlstore is Gatehouse's one SQL implementation of every domain
+// Store contract, for SQLite (modernc.org/sqlite, the default) and PostgreSQL
+// (pgx). Queries are written once with $N placeholders, which both drivers
+// bind by number; where the dialects differ (JSON access, booleans), a small
+// dialect value produces the fragment instead of rewriting SQL text.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the SQL backend.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open store. For SQLite it holds two pools on the same file: one
+// writer connection (SQLite allows one writer; a single connection turns lock
+// contention into queueing in Go) whose transactions begin IMMEDIATE, and a
+// reader pool for concurrent reads under WAL. PostgreSQL uses one pool.
+type DB struct {
+	dialect Dialect
+	w       *sql.DB
+	r       *sql.DB
+}
+
+// IsPostgresDSN reports whether dsn selects PostgreSQL.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database named by dsn: a postgres:// or postgresql:// URL
+// selects PostgreSQL, anything else is a SQLite file path. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if IsPostgresDSN(dsn) {
+		p, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		p.SetMaxOpenConns(32)
+		p.SetMaxIdleConns(32)
+		db := &DB{dialect: Postgres, w: p, r: p}
+		if err := db.Ping(ctx); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("connect to postgres: %w", err)
+		}
+		return db, nil
+	}
+	return openSQLite(ctx, dsn)
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("empty SQLite path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("SQLite database directory %s: %w", dir, err)
+		}
+	}
+	// synchronous=FULL: a commit acknowledged to a SCIM client survives power
+	// loss. busy_timeout covers a CLI process writing while a server runs.
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	// Readers share the file through WAL snapshots; query_only guards against
+	// an accidental write on a reader connection.
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	n := max(4, 2*runtime.NumCPU())
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db := &DB{dialect: SQLite, w: w, r: r}
+	// The writer must connect first: it creates the file and switches it to WAL.
+	if err := db.w.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Dialect returns the backend's dialect.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.w.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.r.PingContext(ctx)
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// Stats returns pool statistics for metrics: writer and reader pools (the
+// same pool on PostgreSQL).
+func (db *DB) Stats() (writer, reader sql.DBStats) { return db.w.Stats(), db.r.Stats() }
+
+func (db *DB) provider() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
+	if err != nil {
+		return nil, err
+	}
+	var opts []goose.ProviderOption
+	dialect := goose.DialectSQLite3
+	if db.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		// Several replicas may start at once: an advisory lock serialises them.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(dialect, db.w, sub, opts...)
+}
+
+// Migrate applies every pending migration and returns the resulting version.
+func (db *DB) Migrate(ctx context.Context) (int64, error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return 0, fmt.Errorf("apply migrations: %w", err)
+	}
+	return p.GetDBVersion(ctx)
+}
+
+// LatestVersion is the newest migration version embedded for the dialect.
+func (db *DB) LatestVersion() (int64, error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, err
+	}
+	srcs := p.ListSources()
+	if len(srcs) == 0 {
+		return 0, nil
+	}
+	return srcs[len(srcs)-1].Version, nil
+}
+
+// tx runs fn in a write transaction, committing when fn returns nil.
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
+}

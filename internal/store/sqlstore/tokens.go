@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+const tokenCols = `id, directory_id, secret_hash, description, created_at, expires_at, revoked_at, last_used_at`
+
+func scanToken(row interface{ Scan(...any) error }) (directory.Token, error) {
+	var t directory.Token
+	var created, expires int64
+	var revoked, used sql.NullInt64
+	if err := row.Scan(&t.ID, &t.DirectoryID, &t.Hash, &t.Description, &created, &expires, &revoked, &used); err != nil {
+		return t, mapErr(err)
+	}
+	t.Created, t.Expires = fromMicros(created), fromMicros(expires)
+	t.Revoked, t.LastUsed = timePtr(revoked), timePtr(used)
+	return t, nil
+}
+
+// CreateToken implements directory.Store.
+func (db *DB) CreateToken(ctx context.Context, t directory.Token, ev *audit.Event) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scim_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			t.ID, t.DirectoryID, t.Hash, t.Description, micros(t.Created), micros(t.Expires), nullMicros(t.Revoked), nullMicros(t.LastUsed)); err != nil {
+			return mapErr(err)
+		}
+		return db.insertEvent(ctx, tx, ev)
+	})
+}
+
+// TokenByHash implements directory.Store.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (directory.Token, error) {
+	return scanToken(db.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM scim_tokens WHERE secret_hash = $1`, hash))
+}
+
+// ListTokens implements directory.Store.
+func (db *DB) ListTokens(ctx context.Context, directoryID string) ([]directory.Token, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+tokenCols+` FROM scim_tokens WHERE directory_id = $1 ORDER BY created_at, id`, directoryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []directory.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken implements directory.Store. Revoking twice keeps the first time.
+func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time, ev *audit.Event) (directory.Token, error) {
+	var t directory.Token
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE scim_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, micros(at))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		if t, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM scim_tokens WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		return db.insertEvent(ctx, tx, ev)
+	})
+	return t, err
+}
+
+// TouchToken implements directory.Store.
+func (db *DB) TouchToken(ctx context.Context, id string, at time.Time) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1`, id, micros(at))
+	return err
+}

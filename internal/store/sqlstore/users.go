@@ -1,0 +1,190 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/directory/schema"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+const userCols = `id, directory_id, user_name, external_id, display_name, active, attrs, password_hash, version, created_at, modified_at`
+
+func scanUser(row interface{ Scan(...any) error }) (directory.User, error) {
+	var u directory.User
+	var ext, display, pw sql.NullString
+	var attrs []byte
+	var created, modified int64
+	if err := row.Scan(&u.ID, &u.DirectoryID, &u.UserName, &ext, &display, &u.Active, &attrs, &pw, &u.Version, &created, &modified); err != nil {
+		return u, mapErr(err)
+	}
+	u.ExternalID, u.DisplayName, u.PasswordHash = ext.String, display.String, pw.String
+	u.Created, u.Modified = fromMicros(created), fromMicros(modified)
+	var err error
+	u.Attrs, err = decodeAttrs(attrs)
+	return u, err
+}
+
+// fold is the case folding behind every *_ci column and case-insensitive
+// filter value; doing it in Go keeps both dialects identical.
+func fold(s string) string { return strings.ToLower(s) }
+
+// CreateUser implements directory.Store.
+func (db *DB) CreateUser(ctx context.Context, u directory.User, ev *audit.Event) error {
+	attrs, err := encodeAttrs(u.Attrs)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, directory_id, user_name, user_name_ci, external_id, display_name, display_name_ci,
+			active, attrs, password_hash, version, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			u.ID, u.DirectoryID, u.UserName, fold(u.UserName), nullString(u.ExternalID), nullString(u.DisplayName), nullString(fold(u.DisplayName)),
+			u.Active, attrs, nullString(u.PasswordHash), u.Version, micros(u.Created), micros(u.Modified)); err != nil {
+			return mapErr(err)
+		}
+		if err := writeEmails(ctx, tx, u, false); err != nil {
+			return err
+		}
+		return db.insertEvent(ctx, tx, ev)
+	})
+}
+
+// writeEmails keeps the indexed emails rows in step with the document.
+func writeEmails(ctx context.Context, tx *sql.Tx, u directory.User, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, u.ID); err != nil {
+			return err
+		}
+	}
+	list, _ := u.Attrs["emails"].([]any)
+	for i, e := range list {
+		m, _ := e.(map[string]any)
+		v, _ := m["value"].(string)
+		if v == "" {
+			continue
+		}
+		typ, _ := m["type"].(string)
+		primary, _ := m["primary"].(bool)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_emails (user_id, ord, directory_id, value, value_ci, type, is_primary) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			u.ID, i, u.DirectoryID, v, fold(v), nullString(typ), primary); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetUser implements directory.Store.
+func (db *DB) GetUser(ctx context.Context, directoryID, id string) (directory.User, error) {
+	return scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE directory_id = $1 AND id = $2`, directoryID, id))
+}
+
+// UpdateUser implements directory.Store.
+func (db *DB) UpdateUser(ctx context.Context, directoryID, id string, fn func(u *directory.User) error, ev *audit.Event) (directory.User, error) {
+	var u directory.User
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE directory_id = $1 AND id = $2`+db.forUpdate(), directoryID, id)); err != nil {
+			return err
+		}
+		before := u.Version
+		if err := fn(&u); err != nil {
+			return err
+		}
+		u.ID, u.DirectoryID, u.Version = id, directoryID, before+1
+		attrs, err := encodeAttrs(u.Attrs)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE users SET user_name = $3, user_name_ci = $4, external_id = $5, display_name = $6, display_name_ci = $7,
+			active = $8, attrs = $9, password_hash = $10, version = $11, modified_at = $12 WHERE directory_id = $1 AND id = $2 AND version = $13`,
+			directoryID, id, u.UserName, fold(u.UserName), nullString(u.ExternalID), nullString(u.DisplayName), nullString(fold(u.DisplayName)),
+			u.Active, attrs, nullString(u.PasswordHash), u.Version, micros(u.Modified), before)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrVersionMismatch
+		}
+		if err := writeEmails(ctx, tx, u, true); err != nil {
+			return err
+		}
+		return db.insertEvent(ctx, tx, ev)
+	})
+	return u, err
+}
+
+// DeleteUser implements directory.Store.
+func (db *DB) DeleteUser(ctx context.Context, directoryID, id string, ev *audit.Event) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE directory_id = $1 AND id = $2`, directoryID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE member_id = $1 AND directory_id = $2`, id, directoryID); err != nil {
+			return err
+		}
+		return db.insertEvent(ctx, tx, ev)
+	})
+}
+
+// ListUsers implements directory.Store.
+func (db *DB) ListUsers(ctx context.Context, directoryID string, q directory.Query) (directory.Page[directory.User], error) {
+	var page directory.Page[directory.User]
+	err := db.list(ctx, userTable, directoryID, q, func(rows *sql.Rows) error {
+		u, err := scanUser(rows)
+		if err == nil {
+			page.Items = append(page.Items, u)
+		}
+		return err
+	}, &page.Total, &page.NextCursor)
+	return page, err
+}
+
+// UserGroups implements directory.Store. The recursive query walks up the
+// nesting; UNION (not UNION ALL) makes it terminate on cycles.
+func (db *DB) UserGroups(ctx context.Context, directoryID, userID string) ([]directory.GroupRef, error) {
+	rows, err := db.r.QueryContext(ctx, `WITH RECURSIVE up(group_id, depth) AS (
+			SELECT group_id, 0 FROM group_members WHERE member_id = $2 AND directory_id = $1
+			UNION
+			SELECT gm.group_id, 1 FROM group_members gm JOIN up ON gm.member_id = up.group_id WHERE gm.directory_id = $1
+		)
+		SELECT g.id, g.display_name, MIN(up.depth) FROM up JOIN groups g ON g.id = up.group_id
+		GROUP BY g.id, g.display_name ORDER BY g.display_name_ci, g.id`, directoryID, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []directory.GroupRef
+	for rows.Next() {
+		var r directory.GroupRef
+		var depth int
+		if err := rows.Scan(&r.ID, &r.Display, &depth); err != nil {
+			return nil, err
+		}
+		r.Type = "indirect"
+		if depth == 0 {
+			r.Type = "direct"
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+var userTable = table{
+	name: "users", cols: userCols, rt: schema.UserResource,
+	columns: map[string]column{
+		"id":                {expr: "id", caseExact: true},
+		"userName":          {expr: "user_name_ci", folded: true},
+		"externalId":        {expr: "external_id", caseExact: true},
+		"displayName":       {expr: "display_name_ci", folded: true},
+		"active":            {expr: "active", boolean: true},
+		"meta.created":      {expr: "created_at", time: true},
+		"meta.lastModified": {expr: "modified_at", time: true},
+	},
+}
