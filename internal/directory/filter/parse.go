@@ -49,7 +49,7 @@ func Parse(rt *schema.ResourceType, s string) (Expr, error) {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != tEOF {
-		return nil, p.unexpected(t, `"and", "or" or the end of the filter`)
+		return nil, p.trailing(t, `"and", "or" or the end of the filter`)
 	}
 	return e, nil
 }
@@ -92,14 +92,19 @@ func (p *parser) fail(field, format string, args ...any) error {
 	return &fault.Error{Kind: p.kind, Field: field, Message: p.prefix + fmt.Sprintf(format, args...)}
 }
 
-func (p *parser) unexpected(t token, want string) error {
+func (p *parser) expected(t token, want string) error {
+	return p.fail("", "expected %s at position %d, got %s", want, t.pos+1, t.describe())
+}
+
+// trailing reports a token left over after a complete filter or path.
+func (p *parser) trailing(t token, want string) error {
 	switch t.kind {
 	case tRParen:
 		return p.fail("", `unexpected ")" at position %d without a matching "("`, t.pos+1)
 	case tRBrack:
 		return p.fail("", `unexpected "]" at position %d without a matching "["`, t.pos+1)
 	}
-	return p.fail("", "expected %s at position %d, got %s", want, t.pos+1, t.describe())
+	return p.expected(t, want)
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -182,7 +187,7 @@ func (p *parser) parseUnary() (Expr, error) {
 	case t.kind == tWord:
 		return p.attrTerm()
 	}
-	return nil, p.unexpected(t, `an attribute name, "not" or "("`)
+	return nil, p.expected(t, `an attribute name, "not" or "("`)
 }
 
 func (p *parser) group() (Expr, error) {
@@ -218,13 +223,13 @@ func (p *parser) attrTerm() (Expr, error) {
 // the bracketed attribute's sub-attributes inside [..].
 func (p *parser) resolve(name token) (schema.Path, error) {
 	if p.elem != nil {
-		sub := p.elem.Attr.Sub(name.text)
+		sub := subAttr(p.elem.Attr, name.text)
 		if sub == nil {
 			return schema.Path{}, p.fail(p.elem.String()+"."+name.text, "unknown sub-attribute %s of %s", quote(name.text), p.elem.String())
 		}
 		return schema.Path{Schema: p.elem.Schema, Attr: p.elem.Attr, Sub: sub}, nil
 	}
-	path, ok := p.rt.Resolve(name.text)
+	path, ok := resolve(p.rt, name.text)
 	if !ok {
 		return schema.Path{}, p.fail(name.text, "unknown attribute %s of %s", quote(name.text), p.rt.Name)
 	}
@@ -247,7 +252,7 @@ func (p *parser) valuePath(name token) (Expr, error) {
 	}
 	if t := p.peek(); t.kind == tWord && t.pos == closing.pos+1 && strings.HasPrefix(t.text, ".") {
 		p.next()
-		sub := attr.Attr.Sub(t.text[1:])
+		sub := subAttr(attr.Attr, t.text[1:])
 		if sub == nil {
 			return nil, p.fail(attr.String()+t.text, "unknown sub-attribute %s of %s", quote(t.text[1:]), attr.String())
 		}
@@ -263,7 +268,7 @@ func (p *parser) valuePath(name token) (Expr, error) {
 // valuePathAttr resolves the attribute in front of "[": it must be a
 // complex attribute, not a sub-attribute.
 func (p *parser) valuePathAttr(name token) (schema.Path, error) {
-	path, ok := p.rt.Resolve(name.text)
+	path, ok := resolve(p.rt, name.text)
 	switch {
 	case !ok:
 		return schema.Path{}, p.fail(name.text, "unknown attribute %s of %s", quote(name.text), p.rt.Name)
@@ -411,4 +416,36 @@ func subNames(a *schema.Attribute) string {
 		names[i] = a.Name + "." + s.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// subAttr finds a sub-attribute case-insensitively. Like schema.Normalize it
+// takes "displayName" for a "display" sub-attribute: RFC 7644 §3.5.2's own
+// example path is members[value eq "..."].displayName.
+func subAttr(a *schema.Attribute, name string) *schema.Attribute {
+	if s := a.Sub(name); s != nil {
+		return s
+	}
+	if strings.EqualFold(name, "displayName") {
+		return a.Sub("display")
+	}
+	return nil
+}
+
+// resolve is rt.Resolve plus subAttr's displayName alias.
+func resolve(rt *schema.ResourceType, name string) (schema.Path, bool) {
+	if path, ok := rt.Resolve(name); ok {
+		return path, true
+	}
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return schema.Path{}, false
+	}
+	path, ok := rt.Resolve(name[:i])
+	if !ok || path.Sub != nil || path.Attr.Type != schema.Complex {
+		return schema.Path{}, false
+	}
+	if path.Sub = subAttr(path.Attr, name[i+1:]); path.Sub == nil {
+		return schema.Path{}, false
+	}
+	return path, true
 }

@@ -35,7 +35,7 @@ func ParsePath(rt *schema.ResourceType, s string) (PathExpr, error) {
 	}
 	name := p.next()
 	if name.kind != tWord {
-		return PathExpr{}, p.unexpected(name, "an attribute name")
+		return PathExpr{}, p.expected(name, "an attribute name")
 	}
 	var pe PathExpr
 	if p.peek().kind == tLBrack {
@@ -48,12 +48,12 @@ func ParsePath(rt *schema.ResourceType, s string) (PathExpr, error) {
 		}
 		if t := p.peek(); t.kind == tWord && t.pos == closing.pos+1 && strings.HasPrefix(t.text, ".") {
 			p.next()
-			if pe.Sub = pe.Attr.Attr.Sub(t.text[1:]); pe.Sub == nil {
+			if pe.Sub = subAttr(pe.Attr.Attr, t.text[1:]); pe.Sub == nil {
 				return PathExpr{}, p.fail(pe.Attr.String()+t.text, "unknown sub-attribute %s of %s", quote(t.text[1:]), pe.Attr.String())
 			}
 		}
 	} else {
-		path, ok := rt.Resolve(name.text)
+		path, ok := resolve(rt, name.text)
 		if !ok {
 			if ext := rt.Extension(name.text); ext != nil && len(ext.Attributes) > 0 {
 				return PathExpr{}, p.fail(name.text, "%s names a schema extension, not an attribute; name one of its attributes, as in %s:%s", ext.ID, ext.ID, ext.Attributes[0].Name)
@@ -63,7 +63,7 @@ func ParsePath(rt *schema.ResourceType, s string) (PathExpr, error) {
 		pe.Attr = path
 	}
 	if t := p.peek(); t.kind != tEOF {
-		return PathExpr{}, p.unexpected(t, "the end of the path")
+		return PathExpr{}, p.trailing(t, "the end of the path")
 	}
 	return pe, nil
 }

@@ -110,7 +110,8 @@ func (a *applier) valuePath(op string, t target, v any) error {
 		}
 		return nil
 	}
-	if len(matched) == 0 {
+	created := len(matched) == 0
+	if created {
 		if op == "replace" && a.opt.RFCNoTarget && t.filter != nil {
 			return fault.New(fault.NoTarget, t.path, "%s matched no value", t.path)
 		}
@@ -136,7 +137,7 @@ func (a *applier) valuePath(op string, t target, v any) error {
 		setsPrimary = t.sub.Name == "primary" && nv == true
 	}
 	var winners []int
-	if setsPrimary {
+	if setsPrimary || (created && isPrimary(list[matched[0]])) { // the filter may say primary eq true
 		winners = matched
 	}
 	if err := settlePrimary(t, list, winners); err != nil {

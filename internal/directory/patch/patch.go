@@ -69,14 +69,16 @@ type MemberRef struct{ Value, Type, Display string }
 //   - remove without a path is noTarget; remove of a value path that matches
 //     nothing succeeds without change (removal is idempotent and §3.5.2.2
 //     lists no error for it; Okta re-sends member removals).
-//   - remove of a multi-valued attribute with a non-empty value removes only
-//     the listed values (Entra's legacy members dialect), each listed object
-//     matching elements whose sub-attributes it equals.
+//   - remove of a multi-valued attribute with a value removes only the
+//     listed values (Entra's legacy members dialect), each listed object
+//     matching elements whose sub-attributes it equals; an empty list
+//     removes nothing. Only an absent or null value removes all.
 //   - add/replace on a value path that matches nothing creates an element
 //     from the filter's eq comparisons plus the value (Entra), except replace
 //     with Options.RFCNoTarget, which is noTarget.
 //   - add/replace on a complex attribute or a selected element merges the
-//     given sub-attributes; a sub-attribute given as null is unassigned.
+//     given sub-attributes; a sub-attribute given as null is unassigned, and
+//     a changed "value" drops the old "$ref" and "display" unless re-sent.
 //     replace with null (or an empty list) unassigns the target.
 //   - "emails.value" (a sub-attribute of a multi-valued attribute without a
 //     filter) addresses every element for replace and remove; add appends a

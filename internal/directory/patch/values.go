@@ -10,12 +10,18 @@ import (
 
 // merge returns old's sub-attributes overlaid with nv's, minus those the
 // client set to null: a complex replace leaves unnamed sub-attributes alone
-// (RFC 7644 §3.5.2.3), and null means unassigned (RFC 7643 §2.5).
+// (RFC 7644 §3.5.2.3), and null means unassigned (RFC 7643 §2.5). When the
+// "value" changes, "$ref" and "display" describe the old value and go too
+// (a manager replaced by a bare id must not keep the old manager's $ref).
 func merge(old any, nv map[string]any, nulls []string) map[string]any {
 	out := map[string]any{}
-	if m, ok := old.(map[string]any); ok {
-		for k, v := range m {
-			out[k] = v
+	m, _ := old.(map[string]any)
+	for k, v := range m {
+		out[k] = v
+	}
+	if ov, ok := m["value"]; ok && nv["value"] != nil && !equal(ov, nv["value"]) {
+		for _, k := range []string{"$ref", "display", "displayName"} {
+			delete(out, k)
 		}
 	}
 	for k, v := range nv {

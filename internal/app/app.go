@@ -1,0 +1,158 @@
+// Package app is the composition root: it opens the store, builds the
+// services, mounts every protocol's handlers and runs the server and its
+// background jobs. Only this package sees every other one.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/scim"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/app.Version=v1.2.3".
+var Version = "dev"
+
+// App is an opened Gatehouse: store and services, without a listener.
+type App struct {
+	Cfg   config.Config
+	Log   *slog.Logger
+	DB    *sqlstore.DB
+	Dir   *directory.Service
+	Audit *audit.Recorder
+}
+
+// NewLogger builds the slog logger: text on a terminal, JSON otherwise.
+func NewLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(strings.ToLower(level)))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Open opens and migrates the database and ensures the default directory.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	db, err := sqlstore.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &App{Cfg: cfg, Log: log, DB: db, Dir: directory.NewService(db)}
+	if _, err := a.Dir.EnsureDefault(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("default directory: %w", err)
+	}
+	a.Audit = audit.NewRecorder(db, log)
+	return a, nil
+}
+
+// Close flushes buffered audit events and closes the database.
+func (a *App) Close() error {
+	a.Audit.Close()
+	return a.DB.Close()
+}
+
+// Handler returns the whole HTTP surface.
+func (a *App) Handler(m *httpx.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.DB.Ping(ctx); err != nil {
+			a.Log.Warn("readiness: database unreachable", "err", err)
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", m.Handler())
+	(&scim.Handler{Svc: a.Dir, Audit: a.Audit, Log: a.Log, BaseURL: a.Cfg.BaseURL(), MaxBody: a.Cfg.HTTP.MaxBodyBytes,
+		RecordReads: a.Cfg.Audit.RecordReads()}).Routes(mux)
+	return httpx.Wrap(mux, a.Log, m, a.Cfg.HTTP.MaxBodyBytes)
+}
+
+// Serve listens until ctx is cancelled, then shuts down gracefully: stop
+// accepting, let in-flight requests finish within the shutdown timeout,
+// flush audit events, close the database.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	m := httpx.NewMetrics()
+	pools := map[string]func() sql.DBStats{"writer": func() sql.DBStats { s, _ := a.DB.Stats(); return s }}
+	if a.DB.Dialect() == sqlstore.SQLite {
+		pools["reader"] = func() sql.DBStats { _, s := a.DB.Stats(); return s }
+	}
+	m.RegisterDBStats(pools)
+	ln, err := net.Listen("tcp", a.Cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Cfg.Listen, err)
+	}
+	h := a.Cfg.HTTP
+	srv := &http.Server{
+		Handler:           a.Handler(m),
+		ReadHeaderTimeout: time.Duration(h.ReadHeaderTimeout),
+		ReadTimeout:       time.Duration(h.ReadTimeout),
+		WriteTimeout:      time.Duration(h.WriteTimeout),
+		IdleTimeout:       time.Duration(h.IdleTimeout),
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	jobs, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	go a.runJobs(jobs)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("gatehouse serving", "addr", ln.Addr().String(), "public_url", a.Cfg.BaseURL(), "db_dialect", a.DB.Dialect(), "version", Version)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "timeout", h.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(h.ShutdownTimeout))
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		a.Log.Warn("shutdown timeout: closing remaining connections")
+		err = srv.Close()
+	}
+	stopJobs()
+	return err
+}
+
+// runJobs runs background jobs until ctx ends.
+func (a *App) runJobs(ctx context.Context) {
+	<-ctx.Done()
+}
