@@ -88,7 +88,7 @@ const (
 type Member struct {
 	ID      string // the member's id
 	Type    string // MemberUser or MemberGroup
-	Display string // filled on reads: the member's displayName or userName
+	Display string // as the client sent it, else on reads the member's displayName or userName
 }
 
 // GroupRef is a group a user belongs to, directly or through nesting.

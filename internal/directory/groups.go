@@ -188,7 +188,8 @@ func memberRefs(attrs map[string]any) []patch.MemberRef {
 		m, _ := e.(map[string]any)
 		v, _ := m["value"].(string)
 		t, _ := m["type"].(string)
-		out = append(out, patch.MemberRef{Value: v, Type: t})
+		disp, _ := m["display"].(string)
+		out = append(out, patch.MemberRef{Value: v, Type: t, Display: disp})
 	}
 	return out
 }
@@ -230,7 +231,7 @@ func (s *Service) resolve(d Directory, groupID string, refs []patch.MemberRef, l
 		}
 		if !seen[r.Value] {
 			seen[r.Value] = true
-			out = append(out, Member{ID: r.Value, Type: typ})
+			out = append(out, Member{ID: r.Value, Type: typ, Display: r.Display})
 		}
 	}
 	return out, nil

@@ -56,8 +56,37 @@ type Handler struct {
 	RecordReads bool   // audit read-only calls too
 }
 
-// Routes mounts the endpoint on mux.
+// Routes mounts the endpoint on mux. Endpoint names are matched
+// case-insensitively (Microsoft's collection requests /users), by
+// canonicalising the segment after the prefix before routing.
 func (h *Handler) Routes(mux *http.ServeMux) {
+	inner := http.NewServeMux()
+	h.routes(inner)
+	mux.Handle(Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A trailing slash on a collection (/Users/?filter=...) is dropped too.
+		rest := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, Prefix+"/"), "/")
+		seg, tail, _ := strings.Cut(rest, "/")
+		if canon, ok := endpoints[strings.ToLower(seg)]; ok {
+			r.URL.Path = Prefix + "/" + canon
+			if tail != "" {
+				r.URL.Path += "/" + tail
+			}
+			r.URL.RawPath = ""
+		}
+		inner.ServeHTTP(w, r)
+	}))
+}
+
+// endpoints are the canonical spellings of the first path segment.
+var endpoints = map[string]string{}
+
+func init() {
+	for _, e := range []string{"Users", "Groups", ".search", "Bulk", "Me", "ServiceProviderConfig", "serviceConfiguration", "ResourceTypes", "Schemas"} {
+		endpoints[strings.ToLower(e)] = e
+	}
+}
+
+func (h *Handler) routes(mux *http.ServeMux) {
 	p := Prefix
 	mux.Handle("GET "+p+"/Users", h.serve("ListUsers", true, h.listUsers))
 	mux.Handle("POST "+p+"/Users", h.serve("CreateUser", false, h.create(h.users())))

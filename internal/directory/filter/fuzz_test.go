@@ -3,6 +3,7 @@ package filter
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory/schema"
 	"github.com/gatehouse-id/gatehouse/internal/fault"
@@ -82,7 +83,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q): nil Expr and nil error", s)
 			}
 			Match(e, bjensen())
-			roundTrip(t, s, show(e), func(s string) (string, error) {
+			out := show(e)
+			if strings.Contains(out, `\u0000`) || !utf8.ValidString(out) {
+				t.Fatalf("Parse(%q) let a NUL or invalid UTF-8 through: %s", s, out)
+			}
+			roundTrip(t, s, out, func(s string) (string, error) {
 				e, err := Parse(rt, s)
 				if err != nil {
 					return "", err

@@ -97,6 +97,9 @@ func lexString(s string, start int) (token, *lexError) {
 			if err := json.Unmarshal([]byte(raw), &v); err != nil {
 				return token{}, &lexError{start, fmt.Sprintf("malformed string %s at position %d: use JSON escapes (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX) and no control characters", quote(raw), start+1)}
 			}
+			if strings.IndexByte(v, 0) >= 0 {
+				return token{}, &lexError{start, fmt.Sprintf("the string at position %d contains a NUL character (\\u0000)", start+1)}
+			}
 			return token{kind: tString, text: raw, val: v, pos: start}, nil
 		}
 		i++
@@ -107,7 +110,7 @@ func lexString(s string, start int) (token, *lexError) {
 // quote renders source text for an error message, shortened so that a 4 KiB
 // filter does not echo itself into the response.
 func quote(s string) string {
-	const max = 40
+	const max = 100
 	if len(s) > max {
 		cut := max
 		for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence

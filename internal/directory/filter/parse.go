@@ -56,6 +56,15 @@ func Parse(rt *schema.ResourceType, s string) (Expr, error) {
 
 // parser is a recursive-descent parser over lex's tokens. One grammar serves
 // filters and PATCH paths; only the error kind and prefix differ.
+//
+// It replaces github.com/scim2/filter-parser/v2 (v2.3.1), which agrees with
+// it on the RFC subset (checked on 20,000 random filters) but cannot be
+// used as is: its value filters take at most two terms and no parentheses,
+// it returns string escapes undecoded ("a\"b" gives a\"b), wraps integers
+// beyond int64, rejects unquoted values, and its errors ("parse conflict
+// [00:001]: expected op.Or or[func func func func]") cannot go to a client.
+// The unquoted-value leniency needs a tokenizer anyway; on top of one the
+// grammar is the hundred lines below.
 type parser struct {
 	rt     *schema.ResourceType
 	toks   []token
@@ -75,6 +84,10 @@ func newParser(rt *schema.ResourceType, s string, kind fault.Kind, prefix, noun 
 		return nil, p.fail("", "the %s is %d bytes long; the limit is %d", noun, len(s), MaxLength)
 	case !utf8.ValidString(s):
 		return nil, p.fail("", "the %s is not valid UTF-8", noun)
+	case strings.IndexByte(s, 0) >= 0:
+		// PostgreSQL text cannot hold NUL; refuse it here rather than fail
+		// with a 500 in the store.
+		return nil, p.fail("", "the %s contains a NUL character", noun)
 	case strings.TrimSpace(s) == "":
 		return nil, p.fail("", "the %s is empty", noun)
 	}
@@ -229,7 +242,7 @@ func (p *parser) resolve(name token) (schema.Path, error) {
 		}
 		return schema.Path{Schema: p.elem.Schema, Attr: p.elem.Attr, Sub: sub}, nil
 	}
-	path, ok := resolve(p.rt, name.text)
+	path, ok := resolvePath(p.rt, name.text)
 	if !ok {
 		return schema.Path{}, p.fail(name.text, "unknown attribute %s of %s", quote(name.text), p.rt.Name)
 	}
@@ -268,7 +281,7 @@ func (p *parser) valuePath(name token) (Expr, error) {
 // valuePathAttr resolves the attribute in front of "[": it must be a
 // complex attribute, not a sub-attribute.
 func (p *parser) valuePathAttr(name token) (schema.Path, error) {
-	path, ok := resolve(p.rt, name.text)
+	path, ok := resolvePath(p.rt, name.text)
 	switch {
 	case !ok:
 		return schema.Path{}, p.fail(name.text, "unknown attribute %s of %s", quote(name.text), p.rt.Name)
@@ -431,8 +444,8 @@ func subAttr(a *schema.Attribute, name string) *schema.Attribute {
 	return nil
 }
 
-// resolve is rt.Resolve plus subAttr's displayName alias.
-func resolve(rt *schema.ResourceType, name string) (schema.Path, bool) {
+// resolvePath is rt.Resolve plus subAttr's displayName alias.
+func resolvePath(rt *schema.ResourceType, name string) (schema.Path, bool) {
 	if path, ok := rt.Resolve(name); ok {
 		return path, true
 	}

@@ -200,6 +200,8 @@ func TestParseErrors(t *testing.T) {
 		{"unterminated string", `userName eq "x`, nil, "", []string{"unterminated string starting at position 13"}},
 		{"bad escape", `userName eq "\q"`, nil, "", []string{"malformed string"}},
 		{"control character", "userName eq \"a\x01\"", nil, "", []string{"malformed string"}},
+		{"NUL", "title pr\x00", nil, "", []string{"NUL character"}},
+		{"escaped NUL", `userName eq "a\u0000"`, nil, "", []string{`NUL character (\u0000)`}},
 		{"invalid UTF-8", "userName eq \"\xff\"", nil, "", []string{"not valid UTF-8"}},
 		{"unclosed bracket", `emails[type eq "work"`, nil, "", []string{`closing the "[" at position 7`}},
 		{"stray bracket", `title pr]`, nil, "", []string{`unexpected "]"`}},

@@ -53,7 +53,7 @@ func ParsePath(rt *schema.ResourceType, s string) (PathExpr, error) {
 			}
 		}
 	} else {
-		path, ok := resolve(rt, name.text)
+		path, ok := resolvePath(rt, name.text)
 		if !ok {
 			if ext := rt.Extension(name.text); ext != nil && len(ext.Attributes) > 0 {
 				return PathExpr{}, p.fail(name.text, "%s names a schema extension, not an attribute; name one of its attributes, as in %s:%s", ext.ID, ext.ID, ext.Attributes[0].Name)

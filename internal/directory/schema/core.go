@@ -94,7 +94,7 @@ var User = &Schema{
 			attr("primary", Boolean, "A Boolean value indicating the 'primary' or preferred attribute value for this attribute, e.g., the preferred mailing address or primary email address.  The primary attribute value 'true' MUST appear no more than once."),
 		)),
 		attr("groups", Complex, "A list of groups to which the user belongs, either through direct membership, through nested groups, or dynamically calculated.", multi, readOnly, subs(
-			attr("value", String, "The identifier of the User's group.", readOnly),
+			attr("value", String, "The identifier of the User's group.", readOnly, caseExact),
 			attr("$ref", Reference, "The URI of the corresponding 'Group' resource to which the user belongs.", readOnly, refs("User", "Group")),
 			attr("display", String, "A human-readable name, primarily used for display purposes.  READ-ONLY.", readOnly),
 			attr("type", String, "A label indicating the attribute's function, e.g., 'direct' or 'indirect'.", readOnly, canonical("direct", "indirect")),
@@ -120,7 +120,7 @@ var EnterpriseUser = &Schema{
 		attr("division", String, "Identifies the name of a division."),
 		attr("department", String, "Identifies the name of a department."),
 		attr("manager", Complex, "The User's manager.  A complex type that optionally allows service providers to represent organizational hierarchy by referencing the 'id' attribute of another User.", subs(
-			attr("value", String, "The id of the SCIM resource representing the User's manager.  REQUIRED."),
+			attr("value", String, "The id of the SCIM resource representing the User's manager.  REQUIRED.", caseExact),
 			attr("$ref", Reference, "The URI of the SCIM resource representing the User's manager.  REQUIRED.", refs("User")),
 			attr("displayName", String, "The displayName of the User's manager.  OPTIONAL and READ-ONLY.", readOnly),
 		)),
@@ -135,9 +135,11 @@ var Group = &Schema{
 	Attributes: []*Attribute{
 		attr("displayName", String, "A human-readable name for the Group.  REQUIRED.", required),
 		attr("members", Complex, "A list of members of the Group.", multi, subs(
-			attr("value", String, "Identifier of the member of this Group.", immutable),
+			attr("value", String, "Identifier of the member of this Group.", immutable, caseExact),
 			attr("$ref", Reference, "The URI corresponding to a SCIM resource that is a member of this Group.", immutable, refs("User", "Group")),
-			attr("display", String, "A human-readable name, primarily used for display purposes.", readOnly),
+			// Writable here (RFC 7643 calls it read-only) because clients send
+			// it and Microsoft's conformance collection expects it echoed back.
+			attr("display", String, "A human-readable name, primarily used for display purposes."),
 			attr("type", String, "A label indicating the type of resource, e.g., 'User' or 'Group'.", immutable, canonical("User", "Group")),
 		)),
 	},

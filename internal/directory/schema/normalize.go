@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +28,8 @@ type Options struct {
 // attribute path.
 func Normalize(rt *ResourceType, raw map[string]any, opt Options) (map[string]any, error) {
 	out := map[string]any{}
-	for k, v := range raw {
+	for _, k := range sortedKeys(raw) {
+		v := raw[k]
 		if strings.HasPrefix(strings.ToLower(k), "urn:") {
 			if ext := rt.Extension(k); ext != nil {
 				if v == nil {
@@ -88,7 +90,8 @@ func Normalize(rt *ResourceType, raw map[string]any, opt Options) (map[string]an
 
 func normalizeAttrs(s *Schema, prefix string, raw map[string]any, opt Options) (map[string]any, error) {
 	out := map[string]any{}
-	for k, v := range raw {
+	for _, k := range sortedKeys(raw) {
+		v := raw[k]
 		a := s.Attr(k)
 		if a == nil {
 			if opt.Strict {
@@ -191,7 +194,8 @@ func singleValue(a *Attribute, name string, v any, opt Options) (any, error) {
 		m = map[string]any{"value": v}
 	}
 	out := map[string]any{}
-	for k, sv := range m {
+	for _, k := range sortedKeys(m) {
+		sv := m[k]
 		sub := a.Sub(k)
 		if sub == nil && strings.EqualFold(k, "displayName") && a.Sub("display") != nil {
 			sub = a.Sub("display") // members sent with "displayName" instead of "display"
@@ -201,6 +205,9 @@ func singleValue(a *Attribute, name string, v any, opt Options) (any, error) {
 				return nil, fault.New(fault.InvalidValue, name+"."+k, "%s.%s is not a sub-attribute of %s", name, k, a.Name)
 			}
 			continue
+		}
+		if sub.Mutability == ReadOnly {
+			continue // e.g. manager.displayName: the server's to fill, not the client's
 		}
 		nv, err := scalar(sub, name+"."+sub.Name, sv)
 		if err != nil {
@@ -327,4 +334,15 @@ func lookupFold(m map[string]any, key string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// sortedKeys iterates a map deterministically, so that the first error
+// reported for a request is always the same one.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -114,7 +114,7 @@ func (db *DB) ListGroups(ctx context.Context, directoryID string, q directory.Qu
 	return page, err
 }
 
-const membersQuery = `SELECT gm.member_id, gm.member_type, COALESCE(u.display_name, u.user_name, g.display_name, '')
+const membersQuery = `SELECT gm.member_id, gm.member_type, COALESCE(gm.display, u.display_name, u.user_name, g.display_name, '')
 	FROM group_members gm
 	LEFT JOIN users u ON gm.member_type = 'User' AND u.id = gm.member_id
 	LEFT JOIN groups g ON gm.member_type = 'Group' AND g.id = gm.member_id
@@ -195,8 +195,8 @@ type memberTx struct {
 
 func (m *memberTx) Add(members []directory.Member) error {
 	for _, mem := range members {
-		if _, err := m.tx.ExecContext(m.ctx, `INSERT INTO group_members (group_id, member_id, member_type, directory_id) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (group_id, member_id) DO NOTHING`, m.group, mem.ID, mem.Type, m.dir); err != nil {
+		if _, err := m.tx.ExecContext(m.ctx, `INSERT INTO group_members (group_id, member_id, member_type, directory_id, display) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (group_id, member_id) DO NOTHING`, m.group, mem.ID, mem.Type, m.dir, nullString(mem.Display)); err != nil {
 			return err
 		}
 	}

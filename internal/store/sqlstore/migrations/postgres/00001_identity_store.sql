@@ -83,6 +83,7 @@ CREATE TABLE group_members (
     member_id    TEXT NOT NULL,
     member_type  TEXT NOT NULL,
     directory_id TEXT NOT NULL,
+    display      TEXT,
     PRIMARY KEY (group_id, member_id)
 );
 CREATE INDEX group_members_member ON group_members(member_id, group_id);
