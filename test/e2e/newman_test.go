@@ -71,7 +71,7 @@ func TestMicrosoftSCIMCollection(t *testing.T) {
 				Requests   struct{ Total, Failed int } `json:"requests"`
 			} `json:"stats"`
 			Failures []struct {
-				Source struct{ Name string } `json:"source"`
+				Source struct{ Name string }    `json:"source"`
 				Error  struct{ Message string } `json:"error"`
 			} `json:"failures"`
 		} `json:"run"`
