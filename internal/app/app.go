@@ -18,6 +18,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/gatehouse-id/gatehouse/internal/admin"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -36,6 +37,7 @@ type App struct {
 	DB    *sqlstore.DB
 	Dir   *directory.Service
 	Audit *audit.Recorder
+	Admin *admin.Tokens
 }
 
 // NewLogger builds the slog logger: text on a terminal, JSON otherwise.
@@ -71,6 +73,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, fmt.Errorf("default directory: %w", err)
 	}
 	a.Audit = audit.NewRecorder(db, log)
+	a.Admin = &admin.Tokens{Store: db, Now: time.Now}
 	return a, nil
 }
 
@@ -99,6 +102,10 @@ func (a *App) Handler(m *httpx.Metrics) http.Handler {
 	mux.Handle("GET /metrics", m.Handler())
 	(&scim.Handler{Svc: a.Dir, Audit: a.Audit, Log: a.Log, BaseURL: a.Cfg.BaseURL(), MaxBody: a.Cfg.HTTP.MaxBodyBytes,
 		RecordReads: a.Cfg.Audit.RecordReads()}).Routes(mux)
+	(&admin.API{Tokens: a.Admin, Audit: a.DB, Recorder: a.Audit, Log: a.Log, Directory: func(ctx context.Context, name string) (string, error) {
+		d, err := a.Dir.Directory(ctx, name)
+		return d.ID, err
+	}}).Routes(mux)
 	return httpx.Wrap(mux, a.Log, m, a.Cfg.HTTP.MaxBodyBytes)
 }
 
@@ -152,7 +159,32 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	return err
 }
 
-// runJobs runs background jobs until ctx ends.
+// runJobs runs background jobs until ctx ends: today, audit retention,
+// once at start and then hourly. Every replica runs it; the store serialises
+// pruning, so concurrent runs are harmless.
 func (a *App) runJobs(ctx context.Context) {
-	<-ctx.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := a.PruneAudit(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("audit retention", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// PruneAudit deletes audit events older than the retention period.
+func (a *App) PruneAudit(ctx context.Context) (int64, error) {
+	retention := time.Duration(a.Cfg.Audit.Retention)
+	ev := audit.Actor{Identity: audit.UserIdentity{Type: audit.IdentitySystem, PrincipalID: "retention"}}.NewEvent(audit.SourceAdmin, "PruneEvents", false)
+	ev.SetParameters(map[string]any{"retention": a.Cfg.Audit.Retention.String()})
+	n, err := a.DB.PruneEvents(ctx, time.Now().Add(-retention), ev)
+	if n > 0 {
+		a.Log.Info("audit retention pruned events", "pruned", n, "retention", a.Cfg.Audit.Retention.String())
+	}
+	return n, err
 }

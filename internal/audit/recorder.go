@@ -100,8 +100,12 @@ type Actor struct {
 	RequestID string
 }
 
-// NewEvent starts an event for actor.
+// NewEvent starts an event for actor. name must be in Names: an unknown
+// name is a programming error and panics (tests exercise every call site).
 func (a Actor) NewEvent(source, name string, readOnly bool) *Event {
+	if !Names[name] {
+		panic("audit: event name " + name + " is not in the vocabulary")
+	}
 	return &Event{
 		EventVersion: EventVersion, EventID: uuid.NewString(), EventTime: time.Now().UTC().Truncate(time.Millisecond),
 		EventSource: source, EventName: name, EventType: eventType(a.Identity.Type), ReadOnly: readOnly,

@@ -46,7 +46,7 @@ func NewRoot() *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn, error [$GATEHOUSE_LOG_LEVEL]")
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: auto, text, json [$GATEHOUSE_LOG_FORMAT]")
 	pf.BoolVar(&g.json, "json", false, "print JSON instead of tables")
-	root.AddCommand(serveCmd(g), migrateCmd(g), versionCmd(g), directoryCmd(g), scimCmd(g), userCmd(g), groupCmd(g))
+	root.AddCommand(serveCmd(g), migrateCmd(g), versionCmd(g), directoryCmd(g), scimCmd(g), userCmd(g), groupCmd(g), auditCmd(g), adminCmd(g))
 	return root
 }
 

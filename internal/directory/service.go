@@ -2,11 +2,6 @@ package directory
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -17,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/fault"
+	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -161,23 +157,15 @@ func (s *Service) CreateToken(ctx context.Context, d Directory, lifetime time.Du
 	if active >= MaxActiveTokens {
 		return NewToken{}, fault.New(fault.Limit, "token", "directory %q already has %d active tokens, the maximum; revoke one first (gatehouse scim token list, then gatehouse scim token revoke ID)", d.Name, active)
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	sec, hash, err := secret.New(TokenPrefix)
+	if err != nil {
 		return NewToken{}, err
 	}
-	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	t := Token{ID: s.NewID(), DirectoryID: d.ID, Hash: HashToken(secret), Description: description, Created: now, Expires: now.Add(lifetime)}
+	t := Token{ID: s.NewID(), DirectoryID: d.ID, Hash: hash, Description: description, Created: now, Expires: now.Add(lifetime)}
 	if err := s.Store.CreateToken(ctx, t, fill(ev, d.ID, t.ID, "")); err != nil {
 		return NewToken{}, err
 	}
-	return NewToken{Token: t, Secret: secret}, nil
-}
-
-// HashToken is the at-rest form of a token: SHA-256, hex. Tokens carry 256
-// bits of randomness, so a fast hash is enough (no dictionary to attack).
-func HashToken(secret string) string {
-	h := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(h[:])
+	return NewToken{Token: t, Secret: sec}, nil
 }
 
 // ErrBadToken is returned (classified Unauthorized) for any token that does
@@ -185,11 +173,11 @@ func HashToken(secret string) string {
 var errBadToken = fault.New(fault.Unauthorized, "Authorization", "the bearer token is missing, invalid, expired or revoked")
 
 // Authenticate resolves a bearer token to its token record and directory.
-func (s *Service) Authenticate(ctx context.Context, secret string) (Token, Directory, error) {
-	if secret == "" || len(secret) > 512 {
+func (s *Service) Authenticate(ctx context.Context, presented string) (Token, Directory, error) {
+	if presented == "" || len(presented) > secret.MaxLen {
 		return Token{}, Directory{}, errBadToken
 	}
-	h := HashToken(secret)
+	h := secret.Hash(presented)
 	t, err := s.Store.TokenByHash(ctx, h)
 	if errors.Is(err, store.ErrNotFound) {
 		return Token{}, Directory{}, errBadToken
@@ -199,7 +187,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Token, Direc
 	}
 	// The lookup was by hash; compare again in constant time so that the
 	// decision never depends on a variable-time string comparison.
-	if subtle.ConstantTimeCompare([]byte(t.Hash), []byte(h)) != 1 {
+	if !secret.Equal(t.Hash, h) {
 		return Token{}, Directory{}, errBadToken
 	}
 	now := s.now()

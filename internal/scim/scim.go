@@ -102,9 +102,9 @@ func (h *Handler) routes(mux *http.ServeMux) {
 	mux.Handle("PUT "+p+"/Groups/{id}", h.serve("PutGroup", false, h.replace(h.groups())))
 	mux.Handle("PATCH "+p+"/Groups/{id}", h.serve("PatchGroup", false, h.patchOp(h.groups())))
 	mux.Handle("DELETE "+p+"/Groups/{id}", h.serve("DeleteGroup", false, h.remove(h.groups())))
-	mux.Handle("POST "+p+"/.search", h.serve("Search", true, h.searchRoot))
+	mux.Handle("POST "+p+"/.search", h.serve("SearchResources", true, h.searchRoot))
 	mux.Handle("POST "+p+"/Bulk", h.serve("Bulk", false, h.bulk))
-	mux.Handle(p+"/Me", h.serve("Me", true, h.me))
+	mux.Handle(p+"/Me", h.serve("GetMe", true, h.me))
 	mux.Handle("GET "+p+"/ServiceProviderConfig", h.serve("GetServiceProviderConfig", true, h.serviceProviderConfig))
 	// Microsoft's reference collection asks for /serviceConfiguration.
 	mux.Handle("GET "+p+"/serviceConfiguration", h.serve("GetServiceProviderConfig", true, h.serviceProviderConfig))
@@ -112,7 +112,7 @@ func (h *Handler) routes(mux *http.ServeMux) {
 	mux.Handle("GET "+p+"/ResourceTypes/{id}", h.serve("GetResourceType", true, h.resourceType))
 	mux.Handle("GET "+p+"/Schemas", h.serve("ListSchemas", true, h.schemas))
 	mux.Handle("GET "+p+"/Schemas/{id}", h.serve("GetSchema", true, h.schema))
-	mux.Handle(p+"/", h.serve("Unknown", true, h.unknown))
+	mux.Handle(p+"/", h.serve("UnknownEndpoint", true, h.unknown))
 }
 
 // call is one request's context: its directory, token and audit event.

@@ -113,6 +113,7 @@ var EnterpriseUser = &Schema{
 	ID:          EnterpriseUserURN,
 	Name:        "EnterpriseUser",
 	Description: "Enterprise User",
+	Extension:   true,
 	Attributes: []*Attribute{
 		attr("employeeNumber", String, "Numeric or alphanumeric identifier assigned to a person, typically based on order of hire or association with an organization."),
 		attr("costCenter", String, "Identifies the name of a cost center."),

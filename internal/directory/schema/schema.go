@@ -70,6 +70,7 @@ type Schema struct {
 	Name        string
 	Description string
 	Attributes  []*Attribute
+	Extension   bool // stored under its URN key inside a resource
 }
 
 // Attr returns the attribute with the given name (case-insensitive), or nil.

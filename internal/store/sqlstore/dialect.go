@@ -1,10 +1,35 @@
 package sqlstore
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"modernc.org/sqlite"
 )
+
+// SQLite's lower() folds ASCII only; gh_fold applies the same Unicode case
+// folding as the Go side (fold), so "Über" matches "über" on both dialects.
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction("gh_fold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return fold(v), nil
+		case []byte:
+			return fold(string(v)), nil
+		}
+		return args[0], nil
+	})
+}
+
+// lower folds a text expression for case-insensitive comparison.
+func (db *DB) lower(x string) string {
+	if db.dialect == Postgres {
+		return "lower(" + x + ")"
+	}
+	return "gh_fold(" + x + ")"
+}
 
 // safeName guards the only identifiers that are spliced into SQL text: JSON
 // keys taken from Gatehouse's own schema definitions, never from requests.

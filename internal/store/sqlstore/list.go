@@ -195,6 +195,18 @@ func (c *compiler) compare(e filter.Compare) (string, error) {
 		}
 	}
 	if p.Attr.MultiValued {
+		// "ne" and "eq null" on a multi-valued attribute mean no value is
+		// equal / present (filter.Match's semantics), not "some value differs".
+		switch {
+		case e.Op == filter.Ne && e.Value != nil:
+			eq, err := c.compare(filter.Compare{Path: e.Path, Op: filter.Eq, Value: e.Value})
+			return "(NOT " + eq + ")", err
+		case e.Op == filter.Eq && e.Value == nil:
+			pr, err := c.compare(filter.Compare{Path: e.Path, Op: filter.Pr})
+			return "(NOT " + pr + ")", err
+		case e.Op == filter.Ne:
+			return c.compare(filter.Compare{Path: e.Path, Op: filter.Pr})
+		}
 		sub := p.Sub
 		if sub == nil {
 			if sub = p.Attr.Sub("value"); sub == nil {
@@ -274,7 +286,7 @@ func (c *compiler) scalar(x string, a *schema.Attribute, e filter.Compare, col c
 		if !exact {
 			v = fold(v)
 			if !col.folded {
-				x = "lower(" + x + ")"
+				x = c.db.lower(x)
 			}
 		}
 		switch e.Op {
@@ -443,13 +455,13 @@ func (c *compiler) sortKey(p schema.Path) (string, error) {
 		a := c.alias()
 		v := c.db.elemText(a, sub.Name)
 		if !sub.CaseExact {
-			v = "lower(" + v + ")"
+			v = c.db.lower(v)
 		}
 		return fmt.Sprintf("(SELECT %s FROM %s ORDER BY (%s = %s) DESC LIMIT 1)", v, c.db.jsonElements(c.t.name+".attrs", p.Attr.Name, a), c.db.elemText(a, "primary"), c.db.jsonBool(true)), nil
 	}
 	x := c.db.jsonText(c.t.name+".attrs", c.jsonKeys(p)...)
 	if !p.Target().CaseExact && p.Target().Type == schema.String {
-		x = "lower(" + x + ")"
+		x = c.db.lower(x)
 	}
 	return x, nil
 }

@@ -24,10 +24,66 @@ func scanToken(row interface{ Scan(...any) error }) (directory.Token, error) {
 	return t, nil
 }
 
+// Token tables share one shape: SCIM tokens (per directory) and admin API
+// tokens. The table name is one of these constants, never input.
+const (
+	scimTokens  = "scim_tokens"
+	adminTokens = "admin_tokens"
+)
+
 // CreateToken implements directory.Store.
 func (db *DB) CreateToken(ctx context.Context, t directory.Token, ev *audit.Event) error {
+	return db.createToken(ctx, scimTokens, t, ev)
+}
+
+// TokenByHash implements directory.Store.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (directory.Token, error) {
+	return db.tokenByHash(ctx, scimTokens, hash)
+}
+
+// ListTokens implements directory.Store.
+func (db *DB) ListTokens(ctx context.Context, directoryID string) ([]directory.Token, error) {
+	return db.listTokens(ctx, scimTokens, `WHERE directory_id = $1`, directoryID)
+}
+
+// RevokeToken implements directory.Store.
+func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time, ev *audit.Event) (directory.Token, error) {
+	return db.revokeToken(ctx, scimTokens, id, at, ev)
+}
+
+// TouchToken implements directory.Store.
+func (db *DB) TouchToken(ctx context.Context, id string, at time.Time) error {
+	return db.touchToken(ctx, scimTokens, id, at)
+}
+
+// CreateAdminToken implements admin.Store.
+func (db *DB) CreateAdminToken(ctx context.Context, t directory.Token, ev *audit.Event) error {
+	return db.createToken(ctx, adminTokens, t, ev)
+}
+
+// AdminTokenByHash implements admin.Store.
+func (db *DB) AdminTokenByHash(ctx context.Context, hash string) (directory.Token, error) {
+	return db.tokenByHash(ctx, adminTokens, hash)
+}
+
+// ListAdminTokens implements admin.Store.
+func (db *DB) ListAdminTokens(ctx context.Context) ([]directory.Token, error) {
+	return db.listTokens(ctx, adminTokens, ``)
+}
+
+// RevokeAdminToken implements admin.Store.
+func (db *DB) RevokeAdminToken(ctx context.Context, id string, at time.Time, ev *audit.Event) (directory.Token, error) {
+	return db.revokeToken(ctx, adminTokens, id, at, ev)
+}
+
+// TouchAdminToken implements admin.Store.
+func (db *DB) TouchAdminToken(ctx context.Context, id string, at time.Time) error {
+	return db.touchToken(ctx, adminTokens, id, at)
+}
+
+func (db *DB) createToken(ctx context.Context, table string, t directory.Token, ev *audit.Event) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO scim_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			t.ID, t.DirectoryID, t.Hash, t.Description, micros(t.Created), micros(t.Expires), nullMicros(t.Revoked), nullMicros(t.LastUsed)); err != nil {
 			return mapErr(err)
 		}
@@ -35,14 +91,12 @@ func (db *DB) CreateToken(ctx context.Context, t directory.Token, ev *audit.Even
 	})
 }
 
-// TokenByHash implements directory.Store.
-func (db *DB) TokenByHash(ctx context.Context, hash string) (directory.Token, error) {
-	return scanToken(db.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM scim_tokens WHERE secret_hash = $1`, hash))
+func (db *DB) tokenByHash(ctx context.Context, table, hash string) (directory.Token, error) {
+	return scanToken(db.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM `+table+` WHERE secret_hash = $1`, hash))
 }
 
-// ListTokens implements directory.Store.
-func (db *DB) ListTokens(ctx context.Context, directoryID string) ([]directory.Token, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+tokenCols+` FROM scim_tokens WHERE directory_id = $1 ORDER BY created_at, id`, directoryID)
+func (db *DB) listTokens(ctx context.Context, table, where string, args ...any) ([]directory.Token, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+tokenCols+` FROM `+table+` `+where+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -58,18 +112,18 @@ func (db *DB) ListTokens(ctx context.Context, directoryID string) ([]directory.T
 	return out, rows.Err()
 }
 
-// RevokeToken implements directory.Store. Revoking twice keeps the first time.
-func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time, ev *audit.Event) (directory.Token, error) {
+// revokeToken revokes; revoking twice keeps the first time.
+func (db *DB) revokeToken(ctx context.Context, table, id string, at time.Time, ev *audit.Event) (directory.Token, error) {
 	var t directory.Token
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE scim_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, micros(at))
+		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, micros(at))
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound
 		}
-		if t, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM scim_tokens WHERE id = $1`, id)); err != nil {
+		if t, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM `+table+` WHERE id = $1`, id)); err != nil {
 			return err
 		}
 		return db.insertEvent(ctx, tx, ev)
@@ -77,8 +131,7 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time, ev *audi
 	return t, err
 }
 
-// TouchToken implements directory.Store.
-func (db *DB) TouchToken(ctx context.Context, id string, at time.Time) error {
-	_, err := db.w.ExecContext(ctx, `UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1`, id, micros(at))
+func (db *DB) touchToken(ctx context.Context, table, id string, at time.Time) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE `+table+` SET last_used_at = $2 WHERE id = $1`, id, micros(at))
 	return err
 }
