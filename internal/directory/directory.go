@@ -135,3 +135,12 @@ type Page[T any] struct {
 	Total      int
 	NextCursor string
 }
+
+// Change is one entry of the directory change sequence: a user or group
+// written (or deleted) at sequence value Seq.
+type Change struct {
+	Type    string // MemberUser or MemberGroup
+	ID      string
+	Seq     int64
+	Deleted bool
+}

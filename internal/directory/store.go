@@ -55,6 +55,12 @@ type Store interface {
 	ListGroups(ctx context.Context, directoryID string, q Query) (Page[Group], error)
 	// Members lists a group's direct members with their display names.
 	Members(ctx context.Context, directoryID, groupID string) ([]Member, error)
+	// Changes lists users and groups written or deleted after sequence value
+	// after, in sequence order (the provisioning engine's incremental feed).
+	Changes(ctx context.Context, directoryID string, after int64, limit int) ([]Change, error)
+	// ChangeHead is the latest change sequence value across directories.
+	ChangeHead(ctx context.Context) (int64, error)
+
 	// ResolveMembers returns the type (MemberUser or MemberGroup) of each id
 	// that names a user or group of the directory; unknown ids are absent.
 	ResolveMembers(ctx context.Context, directoryID string, ids []string) (map[string]string, error)

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) directory.Store) {
 		{"TimestampsRoundTrip", testTimestamps},
 		{"Tokens", testTokens},
 		{"DirectoriesAreIsolated", testIsolation},
+		{"ChangeSequence", testChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -534,5 +535,58 @@ func testIsolation(t *testing.T, s directory.Store) {
 	p, _ := s.ListUsers(ctx, d2.ID, directory.Query{Count: 10})
 	if p.Total != 1 {
 		t.Fatalf("directory two lists %d users", p.Total)
+	}
+}
+
+// testChanges checks the incremental feed: every write takes a new, higher
+// sequence value, a watermark returns only later changes, deletions appear.
+func testChanges(t *testing.T, s directory.Store) {
+	d := newDirectory(t, s, "d")
+	start, err := s.ChangeHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mustCreateUser(t, s, newUser(d.ID, "a"))
+	b := mustCreateUser(t, s, newUser(d.ID, "b"))
+	g := newGroup(d.ID, "g")
+	if err := s.CreateGroup(ctx, g, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	mark, _ := s.ChangeHead(ctx)
+	if _, err := s.UpdateUser(ctx, d.ID, a.ID, func(u *directory.User) error { u.DisplayName = "A"; return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateGroup(ctx, d.ID, g.ID, func(g *directory.Group, m directory.MemberEditor) error {
+		return m.Add([]directory.Member{{ID: b.ID, Type: directory.MemberUser}})
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, d.ID, b.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Changes(ctx, d.ID, start, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a and g keep only their latest sequence value; b appears once, deleted.
+	if len(all) != 3 {
+		t.Fatalf("changes since start: %+v", all)
+	}
+	since, _ := s.Changes(ctx, d.ID, mark, 100)
+	want := []directory.Change{{Type: directory.MemberUser, ID: a.ID}, {Type: directory.MemberGroup, ID: g.ID}, {Type: directory.MemberUser, ID: b.ID, Deleted: true}}
+	if len(since) != 3 {
+		t.Fatalf("changes since watermark: %+v", since)
+	}
+	for i, c := range since {
+		if c.Type != want[i].Type || c.ID != want[i].ID || c.Deleted != want[i].Deleted || c.Seq <= mark || (i > 0 && c.Seq <= since[i-1].Seq) {
+			t.Fatalf("change %d = %+v, want %+v after %d in order", i, c, want[i], mark)
+		}
+	}
+	head, _ := s.ChangeHead(ctx)
+	if head != since[2].Seq {
+		t.Fatalf("head %d, last change %d", head, since[2].Seq)
+	}
+	if rest, _ := s.Changes(ctx, d.ID, head, 100); len(rest) != 0 {
+		t.Fatalf("changes after head: %+v", rest)
 	}
 }

@@ -35,9 +35,13 @@ func (db *DB) CreateGroup(ctx context.Context, g directory.Group, members []dire
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, directory_id, display_name, display_name_ci, external_id, attrs, version, created_at, modified_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			g.ID, g.DirectoryID, g.DisplayName, fold(g.DisplayName), nullString(g.ExternalID), attrs, g.Version, micros(g.Created), micros(g.Modified)); err != nil {
+		seq, err := nextChange(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, directory_id, display_name, display_name_ci, external_id, attrs, version, created_at, modified_at, change_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			g.ID, g.DirectoryID, g.DisplayName, fold(g.DisplayName), nullString(g.ExternalID), attrs, g.Version, micros(g.Created), micros(g.Modified), seq); err != nil {
 			return mapErr(err)
 		}
 		if err := (&memberTx{ctx: ctx, tx: tx, dir: g.DirectoryID, group: g.ID}).Add(members); err != nil {
@@ -69,9 +73,13 @@ func (db *DB) UpdateGroup(ctx context.Context, directoryID, id string, fn func(g
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE groups SET display_name = $3, display_name_ci = $4, external_id = $5, attrs = $6, version = $7, modified_at = $8
+		seq, err := nextChange(ctx, tx)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE groups SET display_name = $3, display_name_ci = $4, external_id = $5, attrs = $6, version = $7, modified_at = $8, change_seq = $10
 			WHERE directory_id = $1 AND id = $2 AND version = $9`,
-			directoryID, id, g.DisplayName, fold(g.DisplayName), nullString(g.ExternalID), attrs, g.Version, micros(g.Modified), before)
+			directoryID, id, g.DisplayName, fold(g.DisplayName), nullString(g.ExternalID), attrs, g.Version, micros(g.Modified), before, seq)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -95,6 +103,9 @@ func (db *DB) DeleteGroup(ctx context.Context, directoryID, id string, ev *audit
 		}
 		// Its own members cascade; its memberships in other groups do not.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE member_id = $1 AND directory_id = $2`, id, directoryID); err != nil {
+			return err
+		}
+		if err := tombstone(ctx, tx, directoryID, directory.MemberGroup, id); err != nil {
 			return err
 		}
 		return db.insertEvent(ctx, tx, ev)

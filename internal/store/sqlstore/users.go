@@ -39,10 +39,14 @@ func (db *DB) CreateUser(ctx context.Context, u directory.User, ev *audit.Event)
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		seq, err := nextChange(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, directory_id, user_name, user_name_ci, external_id, display_name, display_name_ci,
-			active, attrs, password_hash, version, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			active, attrs, password_hash, version, created_at, modified_at, change_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			u.ID, u.DirectoryID, u.UserName, fold(u.UserName), nullString(u.ExternalID), nullString(u.DisplayName), nullString(fold(u.DisplayName)),
-			u.Active, attrs, nullString(u.PasswordHash), u.Version, micros(u.Created), micros(u.Modified)); err != nil {
+			u.Active, attrs, nullString(u.PasswordHash), u.Version, micros(u.Created), micros(u.Modified), seq); err != nil {
 			return mapErr(err)
 		}
 		if err := writeEmails(ctx, tx, u, false); err != nil {
@@ -98,10 +102,14 @@ func (db *DB) UpdateUser(ctx context.Context, directoryID, id string, fn func(u 
 		if err != nil {
 			return err
 		}
+		seq, err := nextChange(ctx, tx)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET user_name = $3, user_name_ci = $4, external_id = $5, display_name = $6, display_name_ci = $7,
-			active = $8, attrs = $9, password_hash = $10, version = $11, modified_at = $12 WHERE directory_id = $1 AND id = $2 AND version = $13`,
+			active = $8, attrs = $9, password_hash = $10, version = $11, modified_at = $12, change_seq = $14 WHERE directory_id = $1 AND id = $2 AND version = $13`,
 			directoryID, id, u.UserName, fold(u.UserName), nullString(u.ExternalID), nullString(u.DisplayName), nullString(fold(u.DisplayName)),
-			u.Active, attrs, nullString(u.PasswordHash), u.Version, micros(u.Modified), before)
+			u.Active, attrs, nullString(u.PasswordHash), u.Version, micros(u.Modified), before, seq)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -127,6 +135,9 @@ func (db *DB) DeleteUser(ctx context.Context, directoryID, id string, ev *audit.
 			return store.ErrNotFound
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE member_id = $1 AND directory_id = $2`, id, directoryID); err != nil {
+			return err
+		}
+		if err := tombstone(ctx, tx, directoryID, directory.MemberUser, id); err != nil {
 			return err
 		}
 		return db.insertEvent(ctx, tx, ev)
