@@ -226,29 +226,35 @@ func listResponse(total, start int, resources []any, q directory.Query, next str
 	return out
 }
 
-func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {
-	lr, err := fromQuery(r.URL.Query())
-	if err != nil {
-		return err
+// list serves GET on a collection.
+func (h *Handler) list(k kind) func(http.ResponseWriter, *http.Request, *call) error {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		lr, err := fromQuery(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		return h.runList(r.Context(), w, k, c, lr)
 	}
-	return h.runUsers(r.Context(), w, c, lr)
 }
 
-func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request, c *call) error {
-	body, err := decodeObject(r)
-	if err != nil {
-		return err
+// search serves POST /{type}/.search.
+func (h *Handler) search(k kind) func(http.ResponseWriter, *http.Request, *call) error {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		body, err := decodeObject(r)
+		if err != nil {
+			return err
+		}
+		c.addBody(r, body)
+		lr, err := fromSearchBody(body)
+		if err != nil {
+			return err
+		}
+		return h.runList(r.Context(), w, k, c, lr)
 	}
-	c.addBody(r, body)
-	lr, err := fromSearchBody(body)
-	if err != nil {
-		return err
-	}
-	return h.runUsers(r.Context(), w, c, lr)
 }
 
-func (h *Handler) runUsers(ctx context.Context, w http.ResponseWriter, c *call, lr listRequest) error {
-	res, total, q, next, err := h.queryUsers(ctx, c, lr)
+func (h *Handler) runList(ctx context.Context, w http.ResponseWriter, k kind, c *call, lr listRequest) error {
+	res, total, q, next, err := h.query(ctx, k, c, lr)
 	if err != nil {
 		return err
 	}
@@ -256,82 +262,29 @@ func (h *Handler) runUsers(ctx context.Context, w http.ResponseWriter, c *call, 
 	return nil
 }
 
-func (h *Handler) queryUsers(ctx context.Context, c *call, lr listRequest) ([]any, int, directory.Query, string, error) {
-	q, err := lr.query(schema.UserResource, c.dir)
+// query runs a list request for one resource type and renders the page.
+func (h *Handler) query(ctx context.Context, k kind, c *call, lr listRequest) ([]any, int, directory.Query, string, error) {
+	q, err := lr.query(k.rt, c.dir)
 	if err != nil {
 		return nil, 0, q, "", err
 	}
-	p, err := parseProjection(schema.UserResource, lr.Attributes, lr.Excl)
+	p, err := parseProjection(k.rt, lr.Attributes, lr.Excl)
 	if err != nil {
 		return nil, 0, q, "", err
 	}
-	page, err := h.Svc.ListUsers(ctx, c.dir, q)
+	items, total, next, err := k.list(ctx, c, q)
 	if err != nil {
 		return nil, 0, q, "", err
 	}
-	out := make([]any, 0, len(page.Items))
-	for _, u := range page.Items {
-		res, err := h.renderUser(ctx, c, u, p)
+	out := make([]any, 0, len(items))
+	for _, it := range items {
+		res, err := k.render(ctx, c, it, p)
 		if err != nil {
 			return nil, 0, q, "", err
 		}
 		out = append(out, res)
 	}
-	return out, page.Total, q, page.NextCursor, nil
-}
-
-func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, c *call) error {
-	lr, err := fromQuery(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	return h.runGroups(r.Context(), w, c, lr)
-}
-
-func (h *Handler) searchGroups(w http.ResponseWriter, r *http.Request, c *call) error {
-	body, err := decodeObject(r)
-	if err != nil {
-		return err
-	}
-	c.addBody(r, body)
-	lr, err := fromSearchBody(body)
-	if err != nil {
-		return err
-	}
-	return h.runGroups(r.Context(), w, c, lr)
-}
-
-func (h *Handler) runGroups(ctx context.Context, w http.ResponseWriter, c *call, lr listRequest) error {
-	res, total, q, next, err := h.queryGroups(ctx, c, lr)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, listResponse(total, q.StartIndex, res, q, next))
-	return nil
-}
-
-func (h *Handler) queryGroups(ctx context.Context, c *call, lr listRequest) ([]any, int, directory.Query, string, error) {
-	q, err := lr.query(schema.GroupResource, c.dir)
-	if err != nil {
-		return nil, 0, q, "", err
-	}
-	p, err := parseProjection(schema.GroupResource, lr.Attributes, lr.Excl)
-	if err != nil {
-		return nil, 0, q, "", err
-	}
-	page, err := h.Svc.ListGroups(ctx, c.dir, q)
-	if err != nil {
-		return nil, 0, q, "", err
-	}
-	out := make([]any, 0, len(page.Items))
-	for _, g := range page.Items {
-		res, err := h.renderGroup(ctx, c, g, p)
-		if err != nil {
-			return nil, 0, q, "", err
-		}
-		out = append(out, res)
-	}
-	return out, page.Total, q, page.NextCursor, nil
+	return out, total, q, next, nil
 }
 
 // searchRoot is POST /.search across both resource types: users first, then
@@ -358,11 +311,11 @@ func (h *Handler) searchRoot(w http.ResponseWriter, r *http.Request, c *call) er
 	// Totals first, then the slice of each type that falls in the page.
 	zero := 0
 	lr.Count = &zero
-	_, users, _, _, err := h.queryUsers(ctx, c, lr)
+	_, users, _, _, err := h.query(ctx, h.users(), c, lr)
 	if err != nil {
 		return err
 	}
-	_, groups, _, _, err := h.queryGroups(ctx, c, lr)
+	_, groups, _, _, err := h.query(ctx, h.groups(), c, lr)
 	if err != nil {
 		return err
 	}
@@ -370,7 +323,7 @@ func (h *Handler) searchRoot(w http.ResponseWriter, r *http.Request, c *call) er
 	if start <= users && count > 0 {
 		n := min(count, users-start+1)
 		lr.StartIndex, lr.Count = &start, &n
-		res, _, _, _, err := h.queryUsers(ctx, c, lr)
+		res, _, _, _, err := h.query(ctx, h.users(), c, lr)
 		if err != nil {
 			return err
 		}
@@ -379,7 +332,7 @@ func (h *Handler) searchRoot(w http.ResponseWriter, r *http.Request, c *call) er
 	if rest := count - len(out); rest > 0 {
 		gs := max(start-users, 1)
 		lr.StartIndex, lr.Count = &gs, &rest
-		res, _, _, _, err := h.queryGroups(ctx, c, lr)
+		res, _, _, _, err := h.query(ctx, h.groups(), c, lr)
 		if err != nil {
 			return err
 		}

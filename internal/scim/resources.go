@@ -30,6 +30,7 @@ type kind struct {
 	replace  func(ctx context.Context, c *call, id string, body map[string]any, ifMatch string) (item, error)
 	patch    func(ctx context.Context, c *call, id string, ops []patch.Op, ifMatch string) (item, bool, error)
 	delete   func(ctx context.Context, c *call, id, ifMatch string) error
+	list     func(ctx context.Context, c *call, q directory.Query) ([]item, int, string, error)
 	render   func(ctx context.Context, c *call, it item, p projection) (map[string]any, error)
 }
 
@@ -55,6 +56,14 @@ func (h *Handler) users() kind {
 		},
 		delete: func(ctx context.Context, c *call, id, ifMatch string) error {
 			return s.DeleteUser(ctx, c.dir, id, ifMatch, c.ev)
+		},
+		list: func(ctx context.Context, c *call, q directory.Query) ([]item, int, string, error) {
+			page, err := s.ListUsers(ctx, c.dir, q)
+			items := make([]item, len(page.Items))
+			for i, u := range page.Items {
+				items[i] = userItem(u)
+			}
+			return items, page.Total, page.NextCursor, err
 		},
 		render: func(ctx context.Context, c *call, it item, p projection) (map[string]any, error) {
 			return h.renderUser(ctx, c, *it.user, p)
@@ -84,6 +93,14 @@ func (h *Handler) groups() kind {
 		},
 		delete: func(ctx context.Context, c *call, id, ifMatch string) error {
 			return s.DeleteGroup(ctx, c.dir, id, ifMatch, c.ev)
+		},
+		list: func(ctx context.Context, c *call, q directory.Query) ([]item, int, string, error) {
+			page, err := s.ListGroups(ctx, c.dir, q)
+			items := make([]item, len(page.Items))
+			for i, g := range page.Items {
+				items[i] = groupItem(g)
+			}
+			return items, page.Total, page.NextCursor, err
 		},
 		render: func(ctx context.Context, c *call, it item, p projection) (map[string]any, error) {
 			return h.renderGroup(ctx, c, *it.group, p)

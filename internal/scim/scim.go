@@ -88,16 +88,16 @@ func init() {
 
 func (h *Handler) routes(mux *http.ServeMux) {
 	p := Prefix
-	mux.Handle("GET "+p+"/Users", h.serve("ListUsers", true, h.listUsers))
+	mux.Handle("GET "+p+"/Users", h.serve("ListUsers", true, h.list(h.users())))
 	mux.Handle("POST "+p+"/Users", h.serve("CreateUser", false, h.create(h.users())))
-	mux.Handle("POST "+p+"/Users/.search", h.serve("ListUsers", true, h.searchUsers))
+	mux.Handle("POST "+p+"/Users/.search", h.serve("ListUsers", true, h.search(h.users())))
 	mux.Handle("GET "+p+"/Users/{id}", h.serve("GetUser", true, h.get(h.users())))
 	mux.Handle("PUT "+p+"/Users/{id}", h.serve("PutUser", false, h.replace(h.users())))
 	mux.Handle("PATCH "+p+"/Users/{id}", h.serve("PatchUser", false, h.patchOp(h.users())))
 	mux.Handle("DELETE "+p+"/Users/{id}", h.serve("DeleteUser", false, h.remove(h.users())))
-	mux.Handle("GET "+p+"/Groups", h.serve("ListGroups", true, h.listGroups))
+	mux.Handle("GET "+p+"/Groups", h.serve("ListGroups", true, h.list(h.groups())))
 	mux.Handle("POST "+p+"/Groups", h.serve("CreateGroup", false, h.create(h.groups())))
-	mux.Handle("POST "+p+"/Groups/.search", h.serve("ListGroups", true, h.searchGroups))
+	mux.Handle("POST "+p+"/Groups/.search", h.serve("ListGroups", true, h.search(h.groups())))
 	mux.Handle("GET "+p+"/Groups/{id}", h.serve("GetGroup", true, h.get(h.groups())))
 	mux.Handle("PUT "+p+"/Groups/{id}", h.serve("PutGroup", false, h.replace(h.groups())))
 	mux.Handle("PATCH "+p+"/Groups/{id}", h.serve("PatchGroup", false, h.patchOp(h.groups())))
