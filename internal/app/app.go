@@ -18,11 +18,13 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/gatehouse-id/gatehouse/internal/access"
 	"github.com/gatehouse-id/gatehouse/internal/admin"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/provisioning"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
@@ -38,6 +40,10 @@ type App struct {
 	Dir   *directory.Service
 	Audit *audit.Recorder
 	Admin *admin.Tokens
+	// Access is the access model: accounts, permission sets, assignments.
+	Access *access.Service
+	// Prov is the provisioning engine (applications, cycles, scheduler).
+	Prov *provisioning.Service
 }
 
 // NewLogger builds the slog logger: text on a terminal, JSON otherwise.
@@ -74,6 +80,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Audit = audit.NewRecorder(db, log)
 	a.Admin = &admin.Tokens{Store: db, Now: time.Now}
+	a.Access = access.NewService(db, db)
+	a.openProvisioning()
 	return a, nil
 }
 
@@ -102,10 +110,13 @@ func (a *App) Handler(m *httpx.Metrics) http.Handler {
 	mux.Handle("GET /metrics", m.Handler())
 	(&scim.Handler{Svc: a.Dir, Audit: a.Audit, Log: a.Log, BaseURL: a.Cfg.BaseURL(), MaxBody: a.Cfg.HTTP.MaxBodyBytes,
 		RecordReads: a.Cfg.Audit.RecordReads()}).Routes(mux)
-	(&admin.API{Tokens: a.Admin, Audit: a.DB, Recorder: a.Audit, Log: a.Log, Directory: func(ctx context.Context, name string) (string, error) {
+	adminAPI := &admin.API{Tokens: a.Admin, Audit: a.DB, Recorder: a.Audit, Log: a.Log, Directory: func(ctx context.Context, name string) (string, error) {
 		d, err := a.Dir.Directory(ctx, name)
 		return d.ID, err
-	}}).Routes(mux)
+	}}
+	adminAPI.Routes(mux)
+	(&admin.ProvisioningAPI{API: adminAPI, Prov: a.Prov, Recorder: a.Audit}).Routes(mux)
+	(&admin.AccessAPI{API: adminAPI, Access: a.Access, Dir: a.Dir, Recorder: a.Audit}).Routes(mux)
 	return httpx.Wrap(mux, a.Log, m, a.Cfg.HTTP.MaxBodyBytes)
 }
 
@@ -135,7 +146,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	jobs, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
-	go a.runJobs(jobs)
+	jobsDone := make(chan struct{})
+	go func() { a.runJobs(jobs); close(jobsDone) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.Log.Info("gatehouse serving", "addr", ln.Addr().String(), "public_url", a.Cfg.BaseURL(), "db_dialect", a.DB.Dialect(), "version", Version)
@@ -156,6 +168,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		err = srv.Close()
 	}
 	stopJobs()
+	<-jobsDone // provisioning cycles stop before the database closes
 	return err
 }
 
@@ -163,6 +176,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 // once at start and then hourly. Every replica runs it; the store serialises
 // pruning, so concurrent runs are harmless.
 func (a *App) runJobs(ctx context.Context) {
+	provDone := make(chan struct{})
+	go func() { a.runProvisioning(ctx); close(provDone) }()
+	defer func() { <-provDone }()
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {

@@ -19,6 +19,9 @@ func init() {
 		"CreateApplication", "UpdateApplication", "DeleteApplication", "TestConnection",
 		"AssignToApplication", "UnassignFromApplication", "UpdateAttributeMappings",
 		"StartProvisioningCycle", "EndProvisioningCycle", "ProvisionObject", "QuarantineApplication", "ReleaseQuarantine",
+		"RestartProvisioning", "StageDeletes", "ApproveDeletes", "RejectDeletes",
+		"ListApplications", "GetApplication", "ListApplicationAssignments", "GetAttributeMappings",
+		"GetProvisioningStatus", "ListProvisioningLogs", "StartProvisioning", "ProvisionOnDemand",
 		// Access model.
 		"CreateAccount", "DeleteAccount", "CreatePermissionSet", "UpdatePermissionSet", "DeletePermissionSet",
 		"AttachManagedPolicyToPermissionSet", "DetachManagedPolicyFromPermissionSet",
@@ -26,6 +29,8 @@ func init() {
 		"PutInlinePolicyToPermissionSet", "DeleteInlinePolicyFromPermissionSet",
 		"PutPermissionsBoundaryToPermissionSet", "DeletePermissionsBoundaryFromPermissionSet",
 		"CreateAccountAssignment", "DeleteAccountAssignment",
+		"ListAccounts", "DescribeAccount", "ListPermissionSets", "DescribePermissionSet", "GetInlinePolicyForPermissionSet",
+		"ListAccountAssignments", "ListUserEntitlements", "ListAccountAccess",
 		// Sign-in (later).
 		"Authenticate", "Federate", "CreateToken.OIDC",
 	} {

@@ -172,9 +172,10 @@ func groupCmd(g *globals) *cobra.Command {
 	}
 	dirFlag(show, &dirName)
 
+	var cascade bool
 	del := &cobra.Command{
 		Use:   "delete ID|DISPLAYNAME",
-		Short: "Delete a group",
+		Short: "Delete a group (refused while access assignments name it, unless --cascade)",
 		Args:  cobra.ExactArgs(1),
 		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			d, err := a.Dir.Directory(cmd.Context(), dirName)
@@ -187,7 +188,7 @@ func groupCmd(g *globals) *cobra.Command {
 			}
 			ev := event(cmd.Context(), audit.SourceDirectory, "DeleteGroup", false)
 			ev.ResourceName = grp.DisplayName
-			if err := a.Dir.DeleteGroup(cmd.Context(), d, grp.ID, "", ev); err != nil {
+			if err := a.Dir.DeleteGroup(cmd.Context(), d, grp.ID, "", ev, directory.DeleteOptions{RefuseReferenced: !cascade}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted group %s (%s)\n", grp.DisplayName, grp.ID)
@@ -195,6 +196,7 @@ func groupCmd(g *globals) *cobra.Command {
 		}),
 	}
 	dirFlag(del, &dirName)
+	del.Flags().BoolVar(&cascade, "cascade", false, "also delete the access assignments that name the group (one audit event each)")
 
 	membership := func(use, short, op string) *cobra.Command {
 		c := &cobra.Command{

@@ -47,6 +47,8 @@ func NewRoot() *cobra.Command {
 	pf.StringVar(&g.logFormat, "log-format", "", "log format: auto, text, json [$GATEHOUSE_LOG_FORMAT]")
 	pf.BoolVar(&g.json, "json", false, "print JSON instead of tables")
 	root.AddCommand(serveCmd(g), migrateCmd(g), versionCmd(g), directoryCmd(g), scimCmd(g), userCmd(g), groupCmd(g), auditCmd(g), adminCmd(g))
+	root.AddCommand(accountCmd(g), permissionSetCmd(g), assignmentCmd(g), accessCmd(g))
+	root.AddCommand(appCmd(g))
 	return root
 }
 

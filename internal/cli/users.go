@@ -279,9 +279,10 @@ func userCmd(g *globals) *cobra.Command {
 	dirFlag(update, &dirName)
 	uf.register(update)
 
+	var cascade bool
 	del := &cobra.Command{
 		Use:   "delete ID|USERNAME",
-		Short: "Delete a user and its memberships",
+		Short: "Delete a user and its memberships (refused while access assignments name it, unless --cascade)",
 		Args:  cobra.ExactArgs(1),
 		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
 			d, err := a.Dir.Directory(cmd.Context(), dirName)
@@ -294,7 +295,7 @@ func userCmd(g *globals) *cobra.Command {
 			}
 			ev := event(cmd.Context(), audit.SourceDirectory, "DeleteUser", false)
 			ev.ResourceName = u.UserName
-			if err := a.Dir.DeleteUser(cmd.Context(), d, u.ID, "", ev); err != nil {
+			if err := a.Dir.DeleteUser(cmd.Context(), d, u.ID, "", ev, directory.DeleteOptions{RefuseReferenced: !cascade}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted user %s (%s)\n", u.UserName, u.ID)
@@ -302,6 +303,7 @@ func userCmd(g *globals) *cobra.Command {
 		}),
 	}
 	dirFlag(del, &dirName)
+	del.Flags().BoolVar(&cascade, "cascade", false, "also delete the access assignments that name the user (one audit event each)")
 
 	var importFile string
 	imp := &cobra.Command{

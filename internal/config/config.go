@@ -6,6 +6,8 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,12 +23,61 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Listen    string `yaml:"listen"`
-	DB        string `yaml:"db"`
-	PublicURL string `yaml:"public_url"`
-	Log       Log    `yaml:"log"`
-	HTTP      HTTP   `yaml:"http"`
-	Audit     Audit  `yaml:"audit"`
+	Listen    string       `yaml:"listen"`
+	DB        string       `yaml:"db"`
+	PublicURL string       `yaml:"public_url"`
+	Log       Log          `yaml:"log"`
+	HTTP      HTTP         `yaml:"http"`
+	Audit     Audit        `yaml:"audit"`
+	Secrets   Secrets      `yaml:"secrets"`
+	Prov      Provisioning `yaml:"provisioning"`
+}
+
+// Secrets configures encryption at rest of stored secrets (provisioning
+// target tokens, AES-256-GCM). Without a key on SQLite, one is generated next
+// to the database file (<db>.key, mode 0600); PostgreSQL replicas must share
+// one, so there it is required before an application can be created.
+type Secrets struct {
+	KeyFile string `yaml:"key_file"` // file holding base64 of 32 random bytes
+	// Key is the key itself, from GATEHOUSE_SECRET_KEY or the file named by
+	// GATEHOUSE_SECRET_KEY_FILE (the environment wins over key_file, as
+	// everywhere); never read from YAML, never printed.
+	Key string `yaml:"-"`
+}
+
+// Provisioning configures the outbound provisioning engine.
+type Provisioning struct {
+	// Scheduler runs due cycles inside serve (default true); false leaves
+	// cycles to "gatehouse app provision" (for example from cron).
+	Scheduler *bool `yaml:"scheduler"`
+	// DefaultInterval is the cycle interval of applications created without --interval.
+	DefaultInterval Duration `yaml:"default_interval"`
+	// MinInterval is the shortest interval an application may have.
+	MinInterval Duration `yaml:"min_interval"`
+	// Tick is how often the scheduler looks for due applications.
+	Tick Duration `yaml:"tick"`
+	// LeaseTTL bounds how long a crashed cycle holds its application's lease.
+	LeaseTTL Duration `yaml:"lease_ttl"`
+	// FullSyncEvery is the period of full reconciliation cycles (everything in
+	// scope is re-evaluated and the target re-read) between incremental ones.
+	FullSyncEvery Duration `yaml:"full_sync_every"`
+	// LogRetention is how long provisioning logs and cycle records are kept.
+	LogRetention Duration `yaml:"log_retention"`
+	// NotifyWebhook receives a JSON POST when an application enters or leaves
+	// quarantine or stages deletions.
+	NotifyWebhook string `yaml:"notify_webhook"`
+	// AllowPrivateTargets lets applications reach loopback and private
+	// addresses (an on-premises target, or a second Gatehouse on this host).
+	AllowPrivateTargets *bool `yaml:"allow_private_targets"`
+}
+
+// SchedulerEnabled reports whether serve runs provisioning cycles (default true).
+func (p Provisioning) SchedulerEnabled() bool { return p.Scheduler == nil || *p.Scheduler }
+
+// PrivateTargets reports whether private and loopback targets are allowed (default true:
+// a self-hosted identity center usually provisions into systems on its own network).
+func (p Provisioning) PrivateTargets() bool {
+	return p.AllowPrivateTargets == nil || *p.AllowPrivateTargets
 }
 
 // Log configures structured logging.
@@ -70,6 +121,14 @@ func Default() Config {
 			ShutdownTimeout:   Duration(4 * time.Second),
 		},
 		Audit: Audit{Retention: Duration(90 * 24 * time.Hour)},
+		Prov: Provisioning{
+			DefaultInterval: Duration(5 * time.Minute),
+			MinInterval:     Duration(time.Second),
+			Tick:            Duration(time.Second),
+			LeaseTTL:        Duration(2 * time.Minute),
+			FullSyncEvery:   Duration(24 * time.Hour),
+			LogRetention:    Duration(30 * 24 * time.Hour),
+		},
 	}
 }
 
@@ -92,13 +151,22 @@ func (c *Config) envVars() map[string]func(string) error {
 	str := func(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
 	dur := func(p *Duration) func(string) error { return func(v string) error { return p.Set(v) } }
 	return map[string]func(string) error{
-		"GATEHOUSE_LISTEN":           str(&c.Listen),
-		"GATEHOUSE_DB":               str(&c.DB),
-		"GATEHOUSE_PUBLIC_URL":       str(&c.PublicURL),
-		"GATEHOUSE_LOG_LEVEL":        str(&c.Log.Level),
-		"GATEHOUSE_LOG_FORMAT":       str(&c.Log.Format),
-		"GATEHOUSE_AUDIT_RETENTION":  dur(&c.Audit.Retention),
-		"GATEHOUSE_SHUTDOWN_TIMEOUT": dur(&c.HTTP.ShutdownTimeout),
+		"GATEHOUSE_LISTEN":                        str(&c.Listen),
+		"GATEHOUSE_DB":                            str(&c.DB),
+		"GATEHOUSE_PUBLIC_URL":                    str(&c.PublicURL),
+		"GATEHOUSE_LOG_LEVEL":                     str(&c.Log.Level),
+		"GATEHOUSE_LOG_FORMAT":                    str(&c.Log.Format),
+		"GATEHOUSE_AUDIT_RETENTION":               dur(&c.Audit.Retention),
+		"GATEHOUSE_SHUTDOWN_TIMEOUT":              dur(&c.HTTP.ShutdownTimeout),
+		"GATEHOUSE_SECRET_KEY":                    str(&c.Secrets.Key),
+		"GATEHOUSE_PROVISIONING_DEFAULT_INTERVAL": dur(&c.Prov.DefaultInterval),
+		"GATEHOUSE_PROVISIONING_LOG_RETENTION":    dur(&c.Prov.LogRetention),
+		"GATEHOUSE_PROVISIONING_NOTIFY_WEBHOOK":   str(&c.Prov.NotifyWebhook),
+		"GATEHOUSE_PROVISIONING_SCHEDULER": func(v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Prov.Scheduler = &b
+			return err
+		},
 		"GATEHOUSE_MAX_BODY_BYTES": func(v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
 			c.HTTP.MaxBodyBytes = n
@@ -172,7 +240,47 @@ func (c Config) Validate() error {
 	if c.Audit.Retention < Duration(24*time.Hour) {
 		add("audit.retention: %s is shorter than one day", c.Audit.Retention)
 	}
+	if c.Secrets.Key != "" && !validKey(c.Secrets.Key) {
+		add("secrets: GATEHOUSE_SECRET_KEY must be base64 of 32 random bytes (head -c32 /dev/urandom | base64)")
+	}
+	p := c.Prov
+	if p.MinInterval <= 0 {
+		add("provisioning.min_interval: must be positive")
+	}
+	if p.DefaultInterval < p.MinInterval {
+		add("provisioning.default_interval: %s is shorter than provisioning.min_interval (%s)", p.DefaultInterval, p.MinInterval)
+	}
+	if p.Tick <= 0 || p.Tick > Duration(time.Minute) {
+		add("provisioning.tick: %s must be between 1ns and 1m", p.Tick)
+	}
+	if p.LeaseTTL < Duration(10*time.Second) {
+		add("provisioning.lease_ttl: %s is shorter than 10s", p.LeaseTTL)
+	}
+	if p.FullSyncEvery < Duration(time.Minute) {
+		add("provisioning.full_sync_every: %s is shorter than one minute", p.FullSyncEvery)
+	}
+	if p.LogRetention < Duration(24*time.Hour) {
+		add("provisioning.log_retention: %s is shorter than one day", p.LogRetention)
+	}
+	if p.NotifyWebhook != "" {
+		if u, err := url.Parse(p.NotifyWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("provisioning.notify_webhook: %q is not an http(s) URL", p.NotifyWebhook)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// validKey reports whether s decodes (base64 or hex) to 32 bytes.
+func validKey(s string) bool {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil {
+		return len(b) == 32
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(s)
+	}
+	return err == nil && len(b) == 32
 }
 
 // BaseURL is the public URL clients use: public_url, or http://<listen>.
@@ -190,6 +298,9 @@ func (c Config) Redacted() Config {
 			u.User = url.UserPassword(u.User.Username(), "REDACTED")
 			c.DB = u.String()
 		}
+	}
+	if c.Secrets.Key != "" {
+		c.Secrets.Key = "REDACTED"
 	}
 	return c
 }

@@ -64,3 +64,39 @@ func TestEnvAndFileBothSet(t *testing.T) {
 		t.Fatal("want an error when both GATEHOUSE_DB and GATEHOUSE_DB_FILE are set")
 	}
 }
+
+func TestProvisioningAndSecretsSettings(t *testing.T) {
+	c := Default()
+	if !c.Prov.SchedulerEnabled() || !c.Prov.PrivateTargets() || time.Duration(c.Prov.DefaultInterval) != 5*time.Minute {
+		t.Fatalf("defaults: %+v", c.Prov)
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	os.WriteFile(key, []byte("c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=\n"), 0o600)
+	env := map[string]string{"GATEHOUSE_SECRET_KEY_FILE": key, "GATEHOUSE_PROVISIONING_SCHEDULER": "false", "GATEHOUSE_PROVISIONING_DEFAULT_INTERVAL": "30s"}
+	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Prov.SchedulerEnabled() || time.Duration(c.Prov.DefaultInterval) != 30*time.Second || c.Secrets.Key == "" {
+		t.Fatalf("env: %+v %q", c.Prov, c.Secrets.Key)
+	}
+	if r := c.Redacted(); r.Secrets.Key != "REDACTED" {
+		t.Fatalf("Redacted keeps the key: %q", r.Secrets.Key)
+	}
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte("secrets:\n  key_file: /etc/gatehouse/key\nprovisioning:\n  min_interval: 10s\n  default_interval: 5s\n  tick: 2m\n  notify_webhook: ftp://x\n  log_retention: 1h\n"), 0o600)
+	c = Default()
+	if err := c.LoadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	c.Secrets.Key = "short"
+	err := c.Validate()
+	for _, want := range []string{"GATEHOUSE_SECRET_KEY", "provisioning.default_interval", "provisioning.tick", "provisioning.notify_webhook", "provisioning.log_retention"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to mention %s", err, want)
+		}
+	}
+}

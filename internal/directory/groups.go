@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/directory/patch"
@@ -20,7 +21,10 @@ func (s *Service) CreateGroup(ctx context.Context, d Directory, raw map[string]a
 	}
 	now := s.now()
 	g := Group{ID: s.NewID(), DirectoryID: d.ID, Version: 1, Created: now, Modified: now}
-	refs := memberRefs(attrs)
+	refs, err := memberRefs(raw, attrs)
+	if err != nil {
+		return Group{}, err
+	}
 	if err := setGroupAttrs(d, &g, attrs); err != nil {
 		return Group{}, err
 	}
@@ -31,7 +35,10 @@ func (s *Service) CreateGroup(ctx context.Context, d Directory, raw map[string]a
 	if err != nil {
 		return Group{}, err
 	}
-	if err := s.Store.CreateGroup(ctx, g, members, fill(ev, d.ID, g.ID, g.DisplayName)); err != nil {
+	if ev = fill(ev, d.ID, g.ID, g.DisplayName); ev != nil {
+		ev.SetResponse(map[string]any{"id": g.ID})
+	}
+	if err := s.Store.CreateGroup(ctx, g, members, ev); err != nil {
 		return Group{}, groupConflict(err, g.DisplayName)
 	}
 	return g, nil
@@ -54,7 +61,10 @@ func (s *Service) ReplaceGroup(ctx context.Context, d Directory, id string, raw 
 	if err != nil {
 		return Group{}, err
 	}
-	refs := memberRefs(attrs)
+	refs, err := memberRefs(raw, attrs)
+	if err != nil {
+		return Group{}, err
+	}
 	if err := checkMemberCount(d, len(refs), "members"); err != nil {
 		return Group{}, err
 	}
@@ -67,6 +77,9 @@ func (s *Service) ReplaceGroup(ctx context.Context, d Directory, id string, raw 
 		}
 		members, err := s.resolve(d, id, refs, m.Resolve)
 		if err != nil {
+			return err
+		}
+		if err := s.checkCycles(ctx, d, id, members); err != nil {
 			return err
 		}
 		if err := m.Clear(); err != nil {
@@ -129,6 +142,9 @@ func (s *Service) PatchGroup(ctx context.Context, d Directory, id string, ops []
 		if err != nil {
 			return err
 		}
+		if err := s.checkCycles(ctx, d, id, add); err != nil {
+			return err
+		}
 		g.Modified = s.now()
 		return m.Add(add)
 	}, ev)
@@ -139,8 +155,9 @@ func (s *Service) PatchGroup(ctx context.Context, d Directory, id string, ops []
 	return g, changed, groupConflict(notFound(err, "Group", id), name)
 }
 
-// DeleteGroup deletes a group, its member edges and its own memberships.
-func (s *Service) DeleteGroup(ctx context.Context, d Directory, id, ifMatch string, ev *audit.Event) error {
+// DeleteGroup deletes a group, its member edges and its own memberships;
+// access assignments naming it are removed too, unless opts refuse.
+func (s *Service) DeleteGroup(ctx context.Context, d Directory, id, ifMatch string, ev *audit.Event, opts ...DeleteOptions) error {
 	if ifMatch != "" {
 		g, err := s.GetGroup(ctx, d, id)
 		if err != nil {
@@ -151,7 +168,7 @@ func (s *Service) DeleteGroup(ctx context.Context, d Directory, id, ifMatch stri
 		}
 		fill(ev, d.ID, id, g.DisplayName)
 	}
-	return notFound(s.Store.DeleteGroup(ctx, d.ID, id, fill(ev, d.ID, id, "")), "Group", id)
+	return notFound(s.Store.DeleteGroup(ctx, d.ID, id, fill(ev, d.ID, id, ""), opts...), "Group", id)
 }
 
 // ListGroups runs a query.
@@ -169,6 +186,9 @@ func setGroupAttrs(d Directory, g *Group, attrs map[string]any) error {
 	if name == "" {
 		return fault.New(fault.InvalidValue, "displayName", "displayName is required and must not be empty (RFC 7643 §4.2)")
 	}
+	if err := checkIndexedLengths(attrs, "displayName", "externalId"); err != nil {
+		return err
+	}
 	if err := checkName(d, "displayName", name); err != nil {
 		return err
 	}
@@ -180,9 +200,20 @@ func setGroupAttrs(d Directory, g *Group, attrs map[string]any) error {
 	return nil
 }
 
-// memberRefs extracts the members list of a normalised group document.
-func memberRefs(attrs map[string]any) []patch.MemberRef {
+// memberRefs extracts the members list of a normalised group document. A
+// member the client gave without its id ({"id": x}) normalises to nothing;
+// silently dropping it would hide the client's mistake, so raw is compared.
+func memberRefs(raw, attrs map[string]any) ([]patch.MemberRef, error) {
 	list, _ := attrs["members"].([]any)
+	if given, ok := lookupFold(raw, "members").([]any); ok {
+		for i, e := range given {
+			if m, ok := e.(map[string]any); ok && len(m) > 0 {
+				if v, _ := lookupFold(m, "value").(string); v == "" {
+					return nil, fault.New(fault.InvalidValue, fmt.Sprintf("members[%d].value", i), "members[%d].value is required: a member is named by its id", i)
+				}
+			}
+		}
+	}
 	out := make([]patch.MemberRef, 0, len(list))
 	for _, e := range list {
 		m, _ := e.(map[string]any)
@@ -191,7 +222,16 @@ func memberRefs(attrs map[string]any) []patch.MemberRef {
 		disp, _ := m["display"].(string)
 		out = append(out, patch.MemberRef{Value: v, Type: t, Display: disp})
 	}
-	return out
+	return out, nil
+}
+
+func lookupFold(m map[string]any, key string) any {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
 }
 
 // resolve turns client member references into stored members: each id must
@@ -235,6 +275,33 @@ func (s *Service) resolve(d Directory, groupID string, refs []patch.MemberRef, l
 		}
 	}
 	return out, nil
+}
+
+// checkCycles refuses to nest a group inside one of its own members
+// (directly or through nesting): targets such as AWS cannot represent a
+// cycle, and a cycle makes "who is in this group" meaningless. Reads that
+// meet a cycle created some other way still terminate.
+func (s *Service) checkCycles(ctx context.Context, d Directory, groupID string, members []Member) error {
+	var ancestors map[string]bool
+	for _, m := range members {
+		if m.Type != MemberGroup {
+			continue
+		}
+		if ancestors == nil {
+			refs, err := s.Store.UserGroups(ctx, d.ID, groupID)
+			if err != nil {
+				return err
+			}
+			ancestors = map[string]bool{}
+			for _, r := range refs {
+				ancestors[r.ID] = true
+			}
+		}
+		if ancestors[m.ID] {
+			return fault.New(fault.InvalidValue, "members", "adding group %s to group %s would create a cycle: %s already contains %s", m.ID, groupID, m.ID, groupID)
+		}
+	}
+	return nil
 }
 
 func groupConflict(err error, name string) error {

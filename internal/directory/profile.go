@@ -2,6 +2,7 @@ package directory
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory/patch"
 	"github.com/gatehouse-id/gatehouse/internal/fault"
@@ -69,6 +70,11 @@ func checkName(d Directory, field, v string) error {
 	for _, r := range v {
 		if r < 0x20 || r == 0x7f {
 			return fault.New(fault.InvalidValue, field, "%s must not contain control characters such as tab or newline", field)
+		}
+		// Invisible format characters (zero-width spaces and joiners, bidi
+		// overrides) make two names look identical; names are identifiers.
+		if unicode.Is(unicode.Cf, r) {
+			return fault.New(fault.InvalidValue, field, "%s must not contain invisible formatting characters (found U+%04X)", field, r)
 		}
 	}
 	if d.Profile == ProfileAWS {

@@ -36,7 +36,10 @@ func (s *Service) CreateUser(ctx context.Context, d Directory, raw map[string]an
 	if err := s.setUserAttrs(d, &u, attrs); err != nil {
 		return User{}, err
 	}
-	if err := s.Store.CreateUser(ctx, u, fill(ev, d.ID, u.ID, u.UserName)); err != nil {
+	if ev = fill(ev, d.ID, u.ID, u.UserName); ev != nil {
+		ev.SetResponse(map[string]any{"id": u.ID})
+	}
+	if err := s.Store.CreateUser(ctx, u, ev); err != nil {
 		return User{}, userConflict(err, u.UserName)
 	}
 	return u, nil
@@ -59,7 +62,13 @@ func (s *Service) ReplaceUser(ctx context.Context, d Directory, id string, raw m
 			return err
 		}
 		// A password is writeOnly: a PUT without one keeps the current hash.
-		keep := u.PasswordHash
+		// A PUT without active keeps the current state: re-activating a
+		// deactivated user because a client omitted the flag is the riskier
+		// reading of RFC 7644 §3.5.1's "not asserted".
+		keep, wasActive := u.PasswordHash, u.Active
+		if _, ok := attrs["active"]; !ok {
+			attrs["active"] = wasActive
+		}
 		if err := s.setUserAttrs(d, u, attrs); err != nil {
 			return err
 		}
@@ -118,8 +127,9 @@ func (s *Service) PatchUser(ctx context.Context, d Directory, id string, ops []p
 // errUnchanged aborts an update transaction that would write nothing.
 var errUnchanged = errors.New("unchanged")
 
-// DeleteUser deletes a user and its memberships.
-func (s *Service) DeleteUser(ctx context.Context, d Directory, id, ifMatch string, ev *audit.Event) error {
+// DeleteUser deletes a user and its memberships; access assignments naming
+// it are removed too, unless opts refuse (see DeleteOptions).
+func (s *Service) DeleteUser(ctx context.Context, d Directory, id, ifMatch string, ev *audit.Event, opts ...DeleteOptions) error {
 	if ifMatch != "" {
 		u, err := s.GetUser(ctx, d, id)
 		if err != nil {
@@ -130,7 +140,7 @@ func (s *Service) DeleteUser(ctx context.Context, d Directory, id, ifMatch strin
 		}
 		fill(ev, d.ID, id, u.UserName)
 	}
-	return notFound(s.Store.DeleteUser(ctx, d.ID, id, fill(ev, d.ID, id, "")), "User", id)
+	return notFound(s.Store.DeleteUser(ctx, d.ID, id, fill(ev, d.ID, id, ""), opts...), "User", id)
 }
 
 // ListUsers runs a query.
@@ -143,6 +153,9 @@ func (s *Service) ListUsers(ctx context.Context, d Directory, q Query) (Page[Use
 func (s *Service) setUserAttrs(d Directory, u *User, attrs map[string]any) error {
 	if stringAttr(attrs, "userName") == "" {
 		return fault.New(fault.InvalidValue, "userName", "userName is required and must not be empty (RFC 7643 §4.1.1)")
+	}
+	if err := checkIndexedLengths(attrs, "userName", "displayName", "externalId"); err != nil {
+		return err
 	}
 	if err := checkUserProfile(d, attrs); err != nil {
 		return err

@@ -223,6 +223,9 @@ func (h *Handler) runBulkOp(r *http.Request, parent *call, op bulkOp, created ma
 	default:
 		return bulkError(op, fault.New(fault.InvalidPath, "path", "Operations[%d].path %q must start with /Users or /Groups", op.index, op.path))
 	}
+	if id != "" && !validID(id) {
+		return bulkError(op, notAnID(k, id))
+	}
 	if (op.method == http.MethodPost) != (id == "") {
 		return bulkError(op, fault.New(fault.InvalidPath, "path", "Operations[%d].path %q: POST takes a collection, PUT/PATCH/DELETE a resource", op.index, op.path))
 	}

@@ -27,10 +27,24 @@ type listRequest struct {
 // matched case-insensitively: clients vary (startIndex vs startindex).
 func fromQuery(q url.Values) (listRequest, error) {
 	var lr listRequest
+	seen := map[string]bool{}
 	for k, vs := range q {
 		v := vs[len(vs)-1]
-		switch strings.ToLower(k) {
+		lk := strings.ToLower(k)
+		switch lk {
+		case "filter", "startindex", "count", "sortby", "sortorder", "attributes", "excludedattributes", "cursor":
+			// Given twice (or in two spellings), which one wins would depend
+			// on map order: refuse rather than guess.
+			if seen[lk] || len(vs) > 1 {
+				return lr, fault.New(fault.InvalidValue, k, "query parameter %s is given more than once", k)
+			}
+			seen[lk] = true
+		}
+		switch lk {
 		case "filter":
+			if strings.TrimSpace(v) == "" { // present but empty: never "no filter"
+				return lr, fault.New(fault.InvalidFilter, "filter", "filter is empty")
+			}
 			lr.Filter = v
 		case "startindex":
 			n, err := intParam("startIndex", v)
@@ -73,7 +87,13 @@ func fromSearchBody(body map[string]any) (listRequest, error) {
 	for k, v := range body {
 		switch strings.ToLower(k) {
 		case "filter":
-			lr.Filter, _ = v.(string)
+			if v == nil {
+				break // null is unassigned: no filter
+			}
+			var ok bool
+			if lr.Filter, ok = v.(string); !ok || strings.TrimSpace(lr.Filter) == "" {
+				return lr, fault.New(fault.InvalidFilter, "filter", "filter must be a non-empty string")
+			}
 		case "startindex", "count":
 			n, err := number(k, v)
 			if err != nil {

@@ -72,6 +72,7 @@ type expectation struct {
 }
 
 func TestReplay(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "replay", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no replay files: %v", err)
@@ -79,6 +80,7 @@ func TestReplay(t *testing.T) {
 	for _, f := range files {
 		stem := strings.TrimSuffix(filepath.Base(f), ".json")
 		t.Run(stem, func(t *testing.T) {
+			t.Parallel()
 			raw, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
@@ -118,10 +120,8 @@ func replay(t *testing.T, stem string, sc scenario) {
 	for i, st := range sc.Steps {
 		name := fmt.Sprintf("%02d_%s", i+1, st.Name)
 		ok := t.Run(name, func(t *testing.T) {
-			parent := e.t
-			e.t = t
-			defer func() { e.t = parent }()
-			r := req{Method: st.Method, Path: subst(st.Path, vars), Token: &token, Header: map[string]string{}}
+			c := e.client(t).as(token)
+			r := req{Method: st.Method, Path: subst(st.Path, vars), Header: map[string]string{}}
 			for k, v := range st.Headers {
 				r.Header[k] = subst(v, vars)
 			}
@@ -130,12 +130,10 @@ func replay(t *testing.T, stem string, sc scenario) {
 			} else if len(st.Body) > 0 {
 				r.Body = []byte(subst(string(st.Body), vars))
 			}
-			if v, ok := r.Header["Authorization"]; ok {
-				empty := ""
-				r.Token = &empty
-				r.Header["Authorization"] = v
+			if _, ok := r.Header["Authorization"]; ok {
+				c = c.as("")
 			}
-			resp := e.do(r)
+			resp := c.do(r)
 			for name, from := range st.Capture {
 				var v string
 				if h, ok := strings.CutPrefix(from, "header:"); ok {
@@ -420,6 +418,7 @@ func compareGolden(t *testing.T, path string, got any) {
 
 // TestReplayHarness checks the matcher the replay files rely on.
 func TestReplayHarness(t *testing.T) {
+	t.Parallel()
 	got := map[string]any{"a": []any{map[string]any{"v": "x", "t": "work"}, map[string]any{"v": "y"}}, "n": 1.0, "s": "str"}
 	for _, tc := range []struct {
 		name string

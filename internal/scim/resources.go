@@ -151,7 +151,7 @@ func (h *Handler) doGet(ctx context.Context, k kind, c *call, id, ifNoneMatch st
 		return result{}, err
 	}
 	etag := directory.ETag(it.version)
-	if ifNoneMatch != "" && directory.CheckIfMatch(ifNoneMatch, it.version) == nil && ifNoneMatch != "*" {
+	if ifNoneMatch != "" && directory.CheckIfMatch(ifNoneMatch, it.version) == nil { // "*" matches any current version (RFC 9110 §13.1.2)
 		return result{status: http.StatusNotModified, etag: etag}, nil
 	}
 	res, err := k.render(ctx, c, it, p)
@@ -192,6 +192,7 @@ func (h *Handler) doPatch(ctx context.Context, k kind, c *call, id string, ops [
 }
 
 func (h *Handler) doDelete(ctx context.Context, k kind, c *call, id, ifMatch string) (result, error) {
+	c.ev.ResourceID = id // also when the delete fails early (If-Match)
 	if err := k.delete(ctx, c, id, ifMatch); err != nil {
 		return result{}, err
 	}
@@ -226,7 +227,11 @@ func (h *Handler) get(k kind) func(http.ResponseWriter, *http.Request, *call) er
 		if err != nil {
 			return err
 		}
-		res, err := h.doGet(r.Context(), k, c, r.PathValue("id"), r.Header.Get("If-None-Match"), p)
+		id, err := resourceID(r, k)
+		if err != nil {
+			return err
+		}
+		res, err := h.doGet(r.Context(), k, c, id, r.Header.Get("If-None-Match"), p)
 		if err == nil {
 			res.write(w)
 		}
@@ -245,7 +250,11 @@ func (h *Handler) replace(k kind) func(http.ResponseWriter, *http.Request, *call
 		if err != nil {
 			return err
 		}
-		res, err := h.doReplace(r.Context(), k, c, r.PathValue("id"), body, r.Header.Get("If-Match"), p)
+		id, err := resourceID(r, k)
+		if err != nil {
+			return err
+		}
+		res, err := h.doReplace(r.Context(), k, c, id, body, r.Header.Get("If-Match"), p)
 		if err == nil {
 			res.write(w)
 		}
@@ -270,7 +279,11 @@ func (h *Handler) patchOp(k kind) func(http.ResponseWriter, *http.Request, *call
 		if err != nil {
 			return err
 		}
-		res, err := h.doPatch(r.Context(), k, c, r.PathValue("id"), ops, r.Header.Get("If-Match"), p)
+		id, err := resourceID(r, k)
+		if err != nil {
+			return err
+		}
+		res, err := h.doPatch(r.Context(), k, c, id, ops, r.Header.Get("If-Match"), p)
 		if err == nil {
 			res.write(w)
 		}
@@ -280,7 +293,11 @@ func (h *Handler) patchOp(k kind) func(http.ResponseWriter, *http.Request, *call
 
 func (h *Handler) remove(k kind) func(http.ResponseWriter, *http.Request, *call) error {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		res, err := h.doDelete(r.Context(), k, c, r.PathValue("id"), r.Header.Get("If-Match"))
+		id, err := resourceID(r, k)
+		if err != nil {
+			return err
+		}
+		res, err := h.doDelete(r.Context(), k, c, id, r.Header.Get("If-Match"))
 		if err == nil {
 			res.write(w)
 		}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
@@ -64,14 +65,18 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.routes(inner)
 	mux.Handle(Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A trailing slash on a collection (/Users/?filter=...) is dropped too.
-		rest := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, Prefix+"/"), "/")
+		// The escaped path is rewritten, so that an id holding %2F stays one
+		// segment instead of becoming "../.." for the inner mux to clean.
+		rest := strings.TrimSuffix(strings.TrimPrefix(r.URL.EscapedPath(), Prefix+"/"), "/")
 		seg, tail, _ := strings.Cut(rest, "/")
 		if canon, ok := endpoints[strings.ToLower(seg)]; ok {
-			r.URL.Path = Prefix + "/" + canon
+			raw := Prefix + "/" + canon
 			if tail != "" {
-				r.URL.Path += "/" + tail
+				raw += "/" + tail
 			}
-			r.URL.RawPath = ""
+			if p, err := url.PathUnescape(raw); err == nil {
+				r.URL.Path, r.URL.RawPath = p, raw
+			}
 		}
 		inner.ServeHTTP(w, r)
 	}))
@@ -202,6 +207,9 @@ func decodeObject(r *http.Request) (map[string]any, error) {
 		}
 		return nil, fault.New(fault.InvalidSyntax, "body", "reading request body: %v", err)
 	}
+	if err := checkJSON(b); err != nil {
+		return nil, err
+	}
 	return parseObject(b)
 }
 
@@ -258,6 +266,9 @@ func readBody(r *http.Request) ([]byte, error) {
 			return nil, fault.New(fault.Limit, "body", "request body exceeds the limit of %d bytes", mbe.Limit)
 		}
 		return nil, fault.New(fault.InvalidSyntax, "body", "reading request body: %v", err)
+	}
+	if err := checkJSON(b); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

@@ -164,6 +164,12 @@ func (a *applier) memberRefs(v any, base map[*schema.Attribute]any) ([]MemberRef
 	if x == nil && base != nil {
 		list = []any{map[string]any{}}
 	}
+	// An element that normalises to nothing ({"id": x}, null) names no
+	// member; adding or removing nobody in silence would hide the client's
+	// mistake (a removal that keeps access), so it is an error.
+	if n := givenMembers(v); base == nil && n != len(list) {
+		return nil, fault.New(fault.InvalidValue, "members.value", "%d of the %d members given name no member: each needs its id in \"value\"", n-len(list), n)
+	}
 	refs := make([]MemberRef, 0, len(list))
 	for i, e := range list {
 		m, ok := e.(map[string]any)
@@ -182,6 +188,17 @@ func (a *applier) memberRefs(v any, base map[*schema.Attribute]any) ([]MemberRef
 		refs = append(refs, r)
 	}
 	return refs, nil
+}
+
+// givenMembers counts the members a client's value lists.
+func givenMembers(v any) int {
+	switch t := v.(type) {
+	case nil:
+		return 0
+	case []any:
+		return len(t)
+	}
+	return 1
 }
 
 // memberType canonicalises the type's case and derives it from $ref.

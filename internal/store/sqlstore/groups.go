@@ -92,8 +92,11 @@ func (db *DB) UpdateGroup(ctx context.Context, directoryID, id string, fn func(g
 }
 
 // DeleteGroup implements directory.Store.
-func (db *DB) DeleteGroup(ctx context.Context, directoryID, id string, ev *audit.Event) error {
+func (db *DB) DeleteGroup(ctx context.Context, directoryID, id string, ev *audit.Event, opts ...directory.DeleteOptions) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.releasePrincipal(ctx, tx, directoryID, directory.MemberGroup, id, opts, ev); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE directory_id = $1 AND id = $2`, directoryID, id)
 		if err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/directory/schema"
@@ -30,7 +32,9 @@ func scanUser(row interface{ Scan(...any) error }) (directory.User, error) {
 
 // fold is the case folding behind every *_ci column and case-insensitive
 // filter value; doing it in Go keeps both dialects identical.
-func fold(s string) string { return strings.ToLower(s) }
+// NFC first, so that canonically equivalent spellings ("Renée" precomposed
+// or with a combining accent) are one userName.
+func fold(s string) string { return strings.ToLower(norm.NFC.String(s)) }
 
 // CreateUser implements directory.Store.
 func (db *DB) CreateUser(ctx context.Context, u directory.User, ev *audit.Event) error {
@@ -125,8 +129,11 @@ func (db *DB) UpdateUser(ctx context.Context, directoryID, id string, fn func(u 
 }
 
 // DeleteUser implements directory.Store.
-func (db *DB) DeleteUser(ctx context.Context, directoryID, id string, ev *audit.Event) error {
+func (db *DB) DeleteUser(ctx context.Context, directoryID, id string, ev *audit.Event, opts ...directory.DeleteOptions) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.releasePrincipal(ctx, tx, directoryID, directory.MemberUser, id, opts, ev); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE directory_id = $1 AND id = $2`, directoryID, id)
 		if err != nil {
 			return err

@@ -1,0 +1,217 @@
+package provisioning
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/provisioning/target"
+)
+
+// When a cycle has many unlinked objects (an initial cycle, a restart), it
+// reads the target's users or groups once, in pages, and matches locally:
+// a few list requests instead of one matching query per object and
+// matching attribute (Entra's brownfield matching costs about as much as
+// creating). Matching semantics stay the target's: userName and displayName
+// compare case-insensitively, externalId exactly. An object that is not in
+// the listing is created; a 409 then still falls back to the per-object
+// query, so an object created meanwhile is linked, not duplicated.
+
+// listThreshold is the number of unlinked objects from which listing pays.
+const listThreshold = 50
+
+// listPageSize is the page size asked for (AWS serves at most 100).
+const listPageSize = 100
+
+// targetIndex is a listing indexed by matching attribute and value.
+type targetIndex struct {
+	by map[string]map[string][]target.Resource // matching path -> key -> resources
+}
+
+func (x *targetIndex) lookup(path, value string, caseExact bool) []target.Resource {
+	key := value
+	if !caseExact {
+		key = strings.ToLower(value)
+	}
+	return x.by[strings.ToLower(path)][key]
+}
+
+// listTarget pages through /Users or /Groups and indexes the resources by
+// the matching attributes. It gives up (nil, nil) when the target holds so
+// many objects that listing would cost more requests than querying: want is
+// the number of unlinked objects the cycle has to match.
+func (r *runner) listTarget(ctx context.Context, typ string, want int) (*targetIndex, error) {
+	co := r.comp.Object(typ)
+	rt := r.rt(typ)
+	endpoint := "/Users"
+	extra := ""
+	if typ == TypeGroup {
+		endpoint, extra = "/Groups", "&excludedAttributes=members"
+	}
+	c, err := target.New(target.Config{BaseURL: r.app.TargetURL, Profile: r.app.TargetProfile}, r.s.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	token, err := r.s.Token(r.app)
+	if err != nil {
+		return nil, err
+	}
+	idx := &targetIndex{by: map[string]map[string][]target.Resource{}}
+	var paths []string
+	for _, m := range co.Matching {
+		paths = append(paths, m.Target)
+		idx.by[strings.ToLower(m.Target)] = map[string][]target.Resource{}
+	}
+	start := 1
+	for {
+		page, total, err := r.listPage(ctx, c.BaseURL()+endpoint+fmt.Sprintf("?startIndex=%d&count=%d", start, listPageSize)+extra, token)
+		if err != nil {
+			return nil, err
+		}
+		if start == 1 && total/listPageSize > want*len(paths) {
+			return nil, nil // querying per object is cheaper
+		}
+		for _, res := range page {
+			vals := ResourceValues(rt, res, paths)
+			for _, m := range co.Matching {
+				v, ok := vals[m.Target]
+				if !ok {
+					continue
+				}
+				s, ok := v.(string)
+				if !ok {
+					continue
+				}
+				if !m.target.CaseExact {
+					s = strings.ToLower(s)
+				}
+				by := idx.by[strings.ToLower(m.Target)]
+				by[s] = append(by[s], res)
+			}
+		}
+		start += len(page)
+		if len(page) == 0 || start > total {
+			return idx, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// listPage reads one ListResponse page, retrying once after a 429 or 5xx.
+func (r *runner) listPage(ctx context.Context, url, token string) ([]target.Resource, int, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		req.Header.Set("Accept", "application/scim+json, application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		r.mu.Lock()
+		r.listRequests++
+		r.mu.Unlock()
+		resp, err := r.s.HTTP.Do(req)
+		if err != nil {
+			return nil, 0, err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+		resp.Body.Close()
+		if err != nil {
+			return nil, 0, err
+		}
+		if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && attempt == 0 {
+			select {
+			case <-ctx.Done():
+				return nil, 0, ctx.Err()
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, 0, fmt.Errorf("listing %s answered HTTP %d", url, resp.StatusCode)
+		}
+		var lr struct {
+			TotalResults int              `json:"totalResults"`
+			Resources    []map[string]any `json:"Resources"`
+		}
+		if err := json.Unmarshal(body, &lr); err != nil {
+			return nil, 0, fmt.Errorf("listing %s: not a SCIM ListResponse: %v", url, err)
+		}
+		out := make([]target.Resource, 0, len(lr.Resources))
+		for _, m := range lr.Resources {
+			if target.Resource(m).ID() != "" {
+				out = append(out, m)
+			}
+		}
+		return out, lr.TotalResults, nil
+	}
+}
+
+// prepareIndex lists the target when enough objects of a type are unlinked.
+func (r *runner) prepareIndex(ctx context.Context, typ string, ids []string) {
+	if r.opts.User != "" {
+		return
+	}
+	unlinked := 0
+	for _, id := range ids {
+		if r.index[id] == nil {
+			unlinked++
+		}
+	}
+	if unlinked < listThreshold {
+		return
+	}
+	idx, err := r.listTarget(ctx, typ, unlinked)
+	if err != nil {
+		r.s.Log.Warn("provisioning: listing the target failed; matching per object", "application", r.app.Name, "type", typ, "err", err)
+		return
+	}
+	r.mu.Lock()
+	if typ == TypeGroup {
+		r.groupIndex = idx
+	} else {
+		r.userIndex = idx
+	}
+	r.mu.Unlock()
+}
+
+// matchListed matches against a listing: the listing's answer is final for
+// "none" (create) and "one" (adopt); several is the usual error.
+func (r *runner) matchListed(idx *targetIndex, it *item, d *Desired) (target.Resource, string, error) {
+	co := r.comp.Object(it.typ)
+	var tried []string
+	for _, m := range co.Matching {
+		v, ok := d.Values[m.Target]
+		if !ok {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok || s == "" {
+			continue
+		}
+		found := idx.lookup(m.Target, s, m.target.CaseExact)
+		q := fmt.Sprintf("%s eq %q", m.Target, s)
+		switch len(found) {
+		case 0:
+			tried = append(tried, q+": no match")
+		case 1:
+			return found[0], fmt.Sprintf("matched target id %s by %s (precedence %d, from the cycle's listing of the target)", found[0].ID(), q, m.Match), nil
+		default:
+			ids := make([]string, len(found))
+			for i, f := range found {
+				ids[i] = f.ID()
+			}
+			return nil, "", matchError{CodeDuplicateTarget, fmt.Sprintf("%d target objects match %s: ids %s; Gatehouse does not guess which one is %s %s",
+				len(found), q, strings.Join(ids, ", "), strings.ToLower(it.typ), it.name)}
+		}
+	}
+	if len(tried) == 0 {
+		return r.match(context.Background(), it, d) // no value for any matching attribute: the usual error
+	}
+	return nil, "no target object matches (listing): " + strings.Join(tried, "; ") + "; creating it", nil
+}
