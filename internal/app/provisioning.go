@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
+	"net/smtp"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/fault"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/provisioning"
@@ -32,8 +37,18 @@ func (a *App) openProvisioning() {
 		once.Do(func() { key, keyErr = a.secretsKey() })
 		return key, keyErr
 	}
-	if hook := a.Cfg.Prov.NotifyWebhook; hook != "" {
-		p.Notify = func(ctx context.Context, n provisioning.Notification) { a.postNotification(ctx, p.HTTP, hook, n) }
+	hook, mail := a.Cfg.Prov.NotifyWebhook, a.Cfg.Prov.SMTP
+	if hook != "" || mail.Addr != "" {
+		p.Notify = func(ctx context.Context, n provisioning.Notification) {
+			if hook != "" {
+				a.postNotification(ctx, p.HTTP, hook, n)
+			}
+			if mail.Addr != "" {
+				if err := sendNotificationMail(mail, n); err != nil {
+					a.Log.Warn("provisioning: notification mail failed", "err", err)
+				}
+			}
+		}
 	}
 	a.Prov = p
 }
@@ -82,6 +97,24 @@ func (a *App) postNotification(ctx context.Context, hc *http.Client, url string,
 	if resp.StatusCode >= 300 {
 		a.Log.Warn("provisioning: notification webhook answered", "status", resp.StatusCode)
 	}
+}
+
+// sendNotificationMail mails a notification (STARTTLS when offered).
+func sendNotificationMail(m config.SMTP, n provisioning.Notification) error {
+	host, _, _ := net.SplitHostPort(m.Addr)
+	var auth smtp.Auth
+	if m.Username != "" {
+		auth = smtp.PlainAuth("", m.Username, m.Password, host)
+	}
+	subject := fmt.Sprintf("[Gatehouse] application %s: %s", n.Application, n.Kind)
+	var body strings.Builder
+	fmt.Fprintf(&body, "Application: %s (%s)\r\nEvent: %s\r\nReason: %s\r\nDetail: %s\r\nTime: %s\r\n", n.Application, n.AppID, n.Kind, n.Reason, n.Detail, n.Time.Format(time.RFC3339))
+	if n.Staged > 0 {
+		fmt.Fprintf(&body, "Staged disables/deletes: %d (gatehouse app status %s; approve-deletes or reject-deletes)\r\n", n.Staged, n.Application)
+	}
+	msg := "From: " + m.From + "\r\nTo: " + strings.Join(m.To, ", ") + "\r\nSubject: " + subject +
+		"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body.String()
+	return smtp.SendMail(m.Addr, auth, m.From, m.To, []byte(msg))
 }
 
 // runProvisioning runs the provisioning scheduler until ctx ends.

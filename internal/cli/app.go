@@ -495,7 +495,64 @@ func appMappingsCmd(g *globals) *cobra.Command {
 	}
 	imp.Flags().StringVar(&file, "file", "", `YAML file ("-": stdin)`)
 	imp.MarkFlagRequired("file")
-	cmd.AddCommand(export, imp)
+	var m provisioning.Mapping
+	var groups bool
+	set := &cobra.Command{
+		Use:   "set NAME --target ATTR --type direct|constant|expression --source SRC",
+		Short: "Add or replace one mapping (by target attribute); validated like an import",
+		Example: `  gatehouse app mappings set aws --target name.givenName --type direct --source name.givenName --default Unknown
+  gatehouse app mappings set aws --target displayName --type expression --source 'Join(" ", [name.givenName], [name.familyName])'
+  gatehouse app mappings set aws --target userName --type direct --source userName --match 2`,
+		Args: cobra.ExactArgs(1),
+		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+			typ := provisioning.TypeUser
+			if groups {
+				typ = provisioning.TypeGroup
+			}
+			ev := appEvent(cmd.Context(), "UpdateAttributeMappings", false)
+			x, err := a.Prov.SetMapping(cmd.Context(), args[0], typ, m, ev)
+			if err != nil {
+				recordAppFailure(cmd.Context(), a, ev, err)
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s mapping of %s set (schema version %d); the next cycle re-evaluates every object\n", strings.ToLower(typ), m.Target, x.SchemaVersion)
+			return nil
+		}),
+	}
+	sf := set.Flags()
+	sf.StringVar(&m.Target, "target", "", "target attribute, e.g. name.givenName or emails[type eq \"work\"].value")
+	sf.StringVar(&m.Type, "type", provisioning.MapDirect, "direct, constant or expression")
+	sf.StringVar(&m.Source, "source", "", "source attribute (direct), value (constant) or expression")
+	sf.StringVar(&m.Default, "default", "", "value used when the mapped value is empty")
+	sf.StringVar(&m.Apply, "apply", provisioning.ApplyAlways, "always or on-create")
+	sf.IntVar(&m.Match, "match", 0, "matching precedence (1 first; 0: not a matching attribute)")
+	sf.BoolVar(&groups, "groups", false, "a group mapping (default: users)")
+	set.MarkFlagRequired("target")
+	var rmTarget string
+	var rmGroups bool
+	remove := &cobra.Command{
+		Use:   "remove NAME --target ATTR",
+		Short: "Remove the mapping of a target attribute",
+		Args:  cobra.ExactArgs(1),
+		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+			typ := provisioning.TypeUser
+			if rmGroups {
+				typ = provisioning.TypeGroup
+			}
+			ev := appEvent(cmd.Context(), "UpdateAttributeMappings", false)
+			x, err := a.Prov.RemoveMapping(cmd.Context(), args[0], typ, rmTarget, ev)
+			if err != nil {
+				recordAppFailure(cmd.Context(), a, ev, err)
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s mapping of %s removed (schema version %d)\n", strings.ToLower(typ), rmTarget, x.SchemaVersion)
+			return nil
+		}),
+	}
+	remove.Flags().StringVar(&rmTarget, "target", "", "target attribute")
+	remove.Flags().BoolVar(&rmGroups, "groups", false, "a group mapping (default: users)")
+	remove.MarkFlagRequired("target")
+	cmd.AddCommand(export, imp, set, remove)
 	return cmd
 }
 

@@ -69,6 +69,18 @@ type Provisioning struct {
 	// AllowPrivateTargets lets applications reach loopback and private
 	// addresses (an on-premises target, or a second Gatehouse on this host).
 	AllowPrivateTargets *bool `yaml:"allow_private_targets"`
+	// SMTP mails the same notifications when Addr is set.
+	SMTP SMTP `yaml:"smtp"`
+}
+
+// SMTP configures notification mail (STARTTLS when the server offers it).
+type SMTP struct {
+	Addr     string   `yaml:"addr"` // host:port
+	From     string   `yaml:"from"`
+	To       []string `yaml:"to"`
+	Username string   `yaml:"username"`
+	// Password comes from GATEHOUSE_PROVISIONING_SMTP_PASSWORD(_FILE) only.
+	Password string `yaml:"-"`
 }
 
 // SchedulerEnabled reports whether serve runs provisioning cycles (default true).
@@ -162,6 +174,7 @@ func (c *Config) envVars() map[string]func(string) error {
 		"GATEHOUSE_PROVISIONING_DEFAULT_INTERVAL": dur(&c.Prov.DefaultInterval),
 		"GATEHOUSE_PROVISIONING_LOG_RETENTION":    dur(&c.Prov.LogRetention),
 		"GATEHOUSE_PROVISIONING_NOTIFY_WEBHOOK":   str(&c.Prov.NotifyWebhook),
+		"GATEHOUSE_PROVISIONING_SMTP_PASSWORD":    str(&c.Prov.SMTP.Password),
 		"GATEHOUSE_PROVISIONING_SCHEDULER": func(v string) error {
 			b, err := strconv.ParseBool(v)
 			c.Prov.Scheduler = &b
@@ -262,6 +275,14 @@ func (c Config) Validate() error {
 	if p.LogRetention < Duration(24*time.Hour) {
 		add("provisioning.log_retention: %s is shorter than one day", p.LogRetention)
 	}
+	if m := p.SMTP; m.Addr != "" {
+		if _, port, err := net.SplitHostPort(m.Addr); err != nil || port == "" {
+			add("provisioning.smtp.addr: %q is not host:port", m.Addr)
+		}
+		if m.From == "" || len(m.To) == 0 {
+			add("provisioning.smtp: from and to are required when addr is set")
+		}
+	}
 	if p.NotifyWebhook != "" {
 		if u, err := url.Parse(p.NotifyWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			add("provisioning.notify_webhook: %q is not an http(s) URL", p.NotifyWebhook)
@@ -301,6 +322,9 @@ func (c Config) Redacted() Config {
 	}
 	if c.Secrets.Key != "" {
 		c.Secrets.Key = "REDACTED"
+	}
+	if c.Prov.SMTP.Password != "" {
+		c.Prov.SMTP.Password = "REDACTED"
 	}
 	return c
 }

@@ -47,7 +47,11 @@ type CompiledObject struct {
 // CompiledMapping is one mapping ready to evaluate.
 type CompiledMapping struct {
 	Mapping
-	Field  string // "users.mappings[3]", for messages
+	Field string // "users.mappings[3]", for messages
+	// Ref marks a reference to another user (the enterprise manager): the
+	// mapped value is a source user id, sent as that user's target id once
+	// it is linked.
+	Ref    bool
 	expr   *mapping.Expr
 	path   filter.PathExpr
 	target *schema.Attribute // the attribute the path finally names
@@ -190,6 +194,18 @@ func compileMapping(rt *schema.ResourceType, objectType, field string, m Mapping
 	}
 	cm.path = pe
 	cm.target = finalAttr(pe)
+	if pe.Attr.IsExtension() && strings.EqualFold(pe.Attr.Attr.Name, "manager") {
+		if pe.Attr.Sub == nil {
+			return nil, fail("map manager.value (the manager's id), e.g. %s.value", m.Target)
+		}
+		if !strings.EqualFold(pe.Attr.Sub.Name, "value") {
+			return nil, fail("only manager.value can be mapped; the target derives the rest")
+		}
+		cm.Ref = true
+		if m.Match > 0 {
+			return nil, fail("a reference cannot be a matching attribute")
+		}
+	}
 	if cm.target.Mutability == schema.ReadOnly {
 		return nil, fail("the target attribute is read-only")
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
-	"github.com/gatehouse-id/gatehouse/internal/fault"
 	"github.com/gatehouse-id/gatehouse/internal/provisioning/target"
 )
 
@@ -179,6 +178,7 @@ type runner struct {
 	failed    int
 	staged    int
 	deferred  []*item
+	refItems  []*item // items with unresolved references, for the reference pass
 	sourceOK  bool
 	warnings  []string
 	stop      context.CancelFunc
@@ -195,6 +195,11 @@ type item struct {
 	entry   *LogEntry
 	intent  string // journal intent id
 	members []string
+	gone    bool // the link's target object no longer exists
+	// refs are references whose object was not linked when planned.
+	refs map[string]string // target path -> source id
+	// link is the link this item's outcome wrote.
+	link *Link
 }
 
 func (r *runner) run(ctx context.Context) (*Result, error) {
@@ -233,7 +238,10 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		r.cycle.Trigger = "cli"
 	}
 	if !r.opts.DryRun {
-		if err := s.Store.StartCycle(ctx, r.cycle, r.event("StartProvisioningCycle", map[string]any{"cycleId": r.cycle.ID, "kind": r.cycle.Kind, "trigger": r.cycle.Trigger})); err != nil {
+		// The StartProvisioningCycle event is written with the end, and only
+		// for cycles that did something: an idle cycle every few seconds
+		// would otherwise flood the audit trail.
+		if err := s.Store.StartCycle(ctx, r.cycle, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -326,6 +334,9 @@ func (r *runner) body(ctx context.Context) error {
 	}
 	r.phase("changes")
 	if err := r.objects(ctx, TypeUser, users, deleted, suspicious); err != nil {
+		return err
+	}
+	if err := r.references(ctx); err != nil {
 		return err
 	}
 	if !r.comp.Groups.Disabled && r.opts.User == "" {
@@ -587,7 +598,22 @@ func (r *runner) plan(ctx context.Context, typ string, ids []string, deleted map
 					r.done(it, nil, false)
 					continue
 				}
+				r.resolveRefs(it, co, d)
 				in.Desired = d
+			}
+		}
+		if link != nil && r.cycle.Kind == KindFull && in.Desired != nil {
+			// Reconciliation: compare with the target as listed, not with
+			// the shadow; a linked object missing from the listing was
+			// deleted out of band and is matched or created again.
+			if idx := r.indexFor(typ); idx != nil {
+				if res, ok := idx.byID[link.TargetID]; ok {
+					in.Current = ResourceValues(r.rt(typ), res, sortedPaths(in.Desired.By))
+				} else {
+					e.step(StepMatch, StatusWarning, fmt.Sprintf("%s: linked target object %s is not in the target any more (deleted out of band); matching again", CodeTargetGone, link.TargetID))
+					in.Link, link = nil, nil
+					it.gone = true
+				}
 			}
 		}
 		e.SourceName = in.Name
@@ -808,6 +834,9 @@ func (r *runner) done(it *item, link *Link, unlink bool) {
 	e.DurationMS = time.Since(e.Time).Milliseconds()
 	quiet := e.Action == ActionOther && e.Status == StatusSkipped && r.opts.User == "" && !r.opts.DryRun ||
 		e.Action == ActionSkip && e.Status == StatusSkipped && strings.HasPrefix(e.Reason, "not in scope: not assigned") && r.opts.User == "" && !r.opts.DryRun
+	if link != nil {
+		it.link = link
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cycle.Counts[e.Action+"/"+e.Status]++
@@ -986,9 +1015,24 @@ func (r *runner) finish(ctx context.Context, bodyErr error) (*Result, error) {
 	}
 	q, qEvent := r.quarantine(bodyErr, failures)
 	var events []*audit.Event
-	endEv := r.event("EndProvisioningCycle", map[string]any{"cycleId": c.ID, "kind": c.Kind, "status": c.Status, "counts": c.Counts, "requests": c.Requests})
-	if bodyErr != nil {
-		endEv.ErrorCode, endEv.ErrorMessage = audit.ErrInternal, truncateText(bodyErr.Error(), 512)
+	idle := len(c.Counts) == 0 && bodyErr == nil && r.staged == 0 && q == nil && (r.state.Quarantine == nil || qEvent != "ReleaseQuarantine") && c.Kind == KindIncremental
+	var endEv *audit.Event
+	if !idle {
+		startEv := r.event("StartProvisioningCycle", map[string]any{"cycleId": c.ID, "kind": c.Kind, "trigger": c.Trigger})
+		startEv.EventTime = c.Started.Truncate(time.Millisecond)
+		events = append(events, startEv)
+		endEv = r.event("EndProvisioningCycle", map[string]any{"cycleId": c.ID, "kind": c.Kind, "status": c.Status, "counts": c.Counts, "requests": c.Requests})
+		if bodyErr != nil {
+			endEv.ErrorCode, endEv.ErrorMessage = audit.ErrInternal, truncateText(bodyErr.Error(), 512)
+		}
+	}
+	// Keep one record of a run of idle cycles: the previous one goes when
+	// this one is idle too.
+	if idle && r.state.LastCycleID != "" {
+		if prev, err := s.Store.GetCycle(ctx, r.state.LastCycleID); err == nil && prev.Kind == KindIncremental && len(prev.Counts) == 0 &&
+			prev.Status == CycleSucceeded && prev.Error == "" {
+			_ = s.Store.DeleteCycle(ctx, prev.ID)
+		}
 	}
 	var notify *Notification
 	err := s.Store.EndCycle(ctx, c, func(st *State) error {
@@ -1027,9 +1071,12 @@ func (r *runner) finish(ctx context.Context, bodyErr error) (*Result, error) {
 			st.NextRun = end.Add(interval)
 		}
 		return nil
-	}, endEv)
+	}, nil)
 	if err != nil {
 		return res, err
+	}
+	if endEv != nil {
+		events = append(events, endEv)
 	}
 	if notify != nil {
 		name := "QuarantineApplication"
@@ -1140,12 +1187,4 @@ func (s *Service) notify(ctx context.Context, n Notification) {
 	if s.Notify != nil {
 		s.Notify(ctx, n)
 	}
-}
-
-// errorKind classifies a cycle error for the CLI and API.
-func errorKind(err error) error {
-	if errors.Is(err, ErrBusy) {
-		return fault.New(fault.Precondition, "application", "%s", err.Error())
-	}
-	return err
 }

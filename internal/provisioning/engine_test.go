@@ -1,13 +1,18 @@
 package provisioning_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,12 +20,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/directory/patch"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/provisioning"
 	"github.com/gatehouse-id/gatehouse/internal/provisioning/seal"
+	"github.com/gatehouse-id/gatehouse/internal/provisioning/target"
 	"github.com/gatehouse-id/gatehouse/internal/scim"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
@@ -58,9 +66,49 @@ func openDB(t *testing.T) *sqlstore.DB {
 	return db
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { t.Helper(); return newWorldOn(t, openDB(t)) }
+
+// openPostgres creates a fresh database on GATEHOUSE_TEST_POSTGRES.
+func openPostgres(t *testing.T) *sqlstore.DB {
 	t.Helper()
-	w := &world{t: t, src: openDB(t)}
+	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("GATEHOUSE_TEST_POSTGRES not set; skipping PostgreSQL")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := "ghprov_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if a, err := sql.Open("pgx", dsn); err == nil {
+			a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			a.Close()
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := sqlstore.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func newWorldOn(t *testing.T, src *sqlstore.DB) *world {
+	t.Helper()
+	w := &world{t: t, src: src}
 	w.dir = directory.NewService(w.src)
 	var err error
 	if w.srcDir, err = w.dir.CreateDirectory(ctx, "corp", directory.ProfileRFC, nil); err != nil {
@@ -240,7 +288,15 @@ func (w *world) logs(app string, q provisioning.LogQuery) []provisioning.LogEntr
 }
 
 func TestCycleProvisionsAssignedGroupWithNestedMembers(t *testing.T) {
-	w := newWorld(t)
+	cycleScenario(t, newWorld(t))
+}
+
+// The same scenario with the engine's database on PostgreSQL.
+func TestCycleOnPostgres(t *testing.T) {
+	cycleScenario(t, newWorldOn(t, openPostgres(t)))
+}
+
+func cycleScenario(t *testing.T, w *world) {
 	alice := w.user("alice", "Alice", "Archer", func(o map[string]any) { o["title"] = "Engineer" })
 	bob := w.user("bob", "", "") // no given/family name: AWS requires them
 	carol := w.user("carol", "Carol", "Cooper")
@@ -640,5 +696,265 @@ func TestLargeInitialCycleMatchesFromOneListing(t *testing.T) {
 	}
 	if users["user003"].ExternalID != ids[3] { // adopted, then its userName's case follows the source
 		t.Fatalf("adopted user: %+v", users["user003"])
+	}
+}
+
+func TestFullCycleFindsOutOfBandDeletesAndDrift(t *testing.T) {
+	w := newWorld(t)
+	ann := w.user("ann", "Ann", "Smith")
+	bea := w.user("bea", "Bea", "Jones")
+	w.app("aws")
+	w.prov.Assign(ctx, "aws", provisioning.TypeUser, ann.ID, nil)
+	w.prov.Assign(ctx, "aws", provisioning.TypeUser, bea.ID, nil)
+	w.run("aws")
+	users := w.targetUsers()
+	// Out of band: ann deleted, bea's displayName changed in the target.
+	w.tgt.DeleteUser(ctx, w.tgtDir, users["ann"].ID, "", nil)
+	if _, _, err := w.tgt.PatchUser(ctx, w.tgtDir, users["bea"].ID, []patch.Op{{Op: "replace", Path: "displayName", Value: "Changed", HasValue: true}}, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	// An incremental cycle sees no source change: nothing happens.
+	w.run("aws")
+	if _, ok := w.targetUsers()["ann"]; ok {
+		t.Fatal("incremental cycle recreated ann without a reason")
+	}
+	// The periodic full reconciliation reads the target and repairs both.
+	w.prov.FullSyncEvery = time.Nanosecond
+	res := w.run("aws")
+	if res.Cycle.Kind != provisioning.KindFull {
+		t.Fatalf("kind %s", res.Cycle.Kind)
+	}
+	users = w.targetUsers()
+	if users["ann"].ExternalID != ann.ID || users["bea"].DisplayName != "Bea Jones" {
+		t.Fatalf("after reconciliation: ann %+v bea %+v", users["ann"], users["bea"])
+	}
+}
+
+// fastRetries makes the target client back off in milliseconds.
+func fastRetries(w *world, timeout time.Duration) {
+	w.prov.NewTarget = func(cfg target.Config, hc *http.Client) (target.Operations, error) {
+		cfg.BackoffBase, cfg.BackoffMax, cfg.RateLimit = time.Millisecond, 5*time.Millisecond, -1
+		if timeout > 0 {
+			hc = httpx.NewClient(httpx.ClientOptions{ResponseHeaderTimeout: timeout, Timeout: timeout})
+		}
+		return target.New(cfg, hc)
+	}
+}
+
+func TestThrottlingIsHonouredAndServerErrorsEscrowedThenRetried(t *testing.T) {
+	w := newWorld(t)
+	fastRetries(w, 0)
+	var ids []string
+	for _, n := range []string{"ann", "bea", "eve"} {
+		ids = append(ids, w.user(n, "G", n).ID)
+	}
+	clock := time.Now()
+	w.prov.Now = func() time.Time { return clock }
+	w.app("aws")
+	for _, id := range ids {
+		w.prov.Assign(ctx, "aws", provisioning.TypeUser, id, nil)
+	}
+	var throttled atomic.Int64
+	var eveBroken atomic.Bool
+	eveBroken.Store(true)
+	w.setFault(func(rw http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost {
+			return false
+		}
+		if throttled.Add(1) <= 2 {
+			rw.Header().Set("Retry-After", "1")
+			rw.WriteHeader(http.StatusTooManyRequests)
+			return true
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if eveBroken.Load() && strings.Contains(string(b), `"userName":"eve"`) {
+			rw.Header().Set("Content-Type", "application/scim+json")
+			rw.WriteHeader(http.StatusInternalServerError)
+			rw.Write([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"database on fire"}`))
+			return true
+		}
+		return false
+	})
+	start := time.Now()
+	res := w.run("aws")
+	if time.Since(start) < time.Second {
+		t.Fatal("Retry-After was not honoured")
+	}
+	users := w.targetUsers()
+	if users["ann"].ID == "" || users["bea"].ID == "" || users["eve"].ID != "" || res.Cycle.Status != provisioning.CycleWarnings {
+		t.Fatalf("after throttling: %v, status %s", len(users), res.Cycle.Status)
+	}
+	fails := w.logs("aws", provisioning.LogQuery{Status: provisioning.StatusFailure})
+	if len(fails) != 1 || fails[0].ErrorCode != "SCIM_5XX" || fails[0].Response.Detail != "database on fire" || !strings.Contains(fails[0].Reason, "next retry after") {
+		t.Fatalf("eve: %+v", fails)
+	}
+	// Before the escrow is due nothing is retried; after it, eve is created.
+	eveBroken.Store(false)
+	w.run("aws")
+	if _, ok := w.targetUsers()["eve"]; ok {
+		t.Fatal("retried before the escrow was due")
+	}
+	clock = clock.Add(2 * time.Minute)
+	w.run("aws")
+	if _, ok := w.targetUsers()["eve"]; !ok {
+		t.Fatal("escrowed eve not retried when due")
+	}
+	a, _ := w.prov.App(ctx, "aws")
+	if es, _ := w.src.Escrows(ctx, a.ID); len(es) != 0 {
+		t.Fatalf("escrow not cleared: %+v", es)
+	}
+}
+
+func TestTimeoutsAreTransientFailures(t *testing.T) {
+	w := newWorld(t)
+	fastRetries(w, 200*time.Millisecond)
+	slow := w.user("slow", "S", "Low")
+	fast := w.user("fast", "F", "Ast")
+	w.app("aws")
+	w.prov.Assign(ctx, "aws", provisioning.TypeUser, slow.ID, nil)
+	w.prov.Assign(ctx, "aws", provisioning.TypeUser, fast.ID, nil)
+	w.setFault(func(rw http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost {
+			b, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			if strings.Contains(string(b), `"userName":"slow"`) {
+				time.Sleep(400 * time.Millisecond)
+			}
+		}
+		return false
+	})
+	w.run("aws")
+	fails := w.logs("aws", provisioning.LogQuery{Status: provisioning.StatusFailure})
+	if len(fails) != 1 || fails[0].SourceName != "slow" || fails[0].ErrorCode != "NETWORK_TIMEOUT" {
+		t.Fatalf("failures: %+v", fails)
+	}
+	if _, ok := w.targetUsers()["fast"]; !ok {
+		t.Fatal("a slow object blocked the others")
+	}
+}
+
+// failingReads makes the source reads of users fail.
+type failingReads struct {
+	provisioning.Store
+	fail atomic.Bool
+}
+
+func (f *failingReads) SourceUsers(ctx context.Context, dir string, ids []string) ([]directory.User, error) {
+	if f.fail.Load() {
+		return nil, errors.New("disk I/O error")
+	}
+	return f.Store.SourceUsers(ctx, dir, ids)
+}
+
+func TestFailingSourceReadNeverDeprovisions(t *testing.T) {
+	w := newWorld(t)
+	fr := &failingReads{Store: w.src}
+	w.prov.Store = fr
+	a := w.user("a", "A", "A")
+	b := w.user("b", "B", "B")
+	w.app("aws", func(n *provisioning.NewApp) { n.Settings.DeleteThreshold, n.Settings.DeleteThresholdPercent = -1, -1 })
+	w.prov.Assign(ctx, "aws", provisioning.TypeUser, a.ID, nil)
+	w.prov.Assign(ctx, "aws", provisioning.TypeUser, b.ID, nil)
+	w.run("aws")
+	w.prov.Unassign(ctx, "aws", provisioning.TypeUser, b.ID, nil)
+	w.dir.DeleteUser(ctx, w.srcDir, a.ID, "", nil)
+	fr.fail.Store(true)
+	before := w.reqs.Load()
+	if _, err := w.prov.Provision(ctx, "aws", provisioning.RunOptions{}); err == nil || !strings.Contains(err.Error(), "disk I/O error") {
+		t.Fatalf("cycle with a failing read: %v", err)
+	}
+	for n, u := range w.targetUsers() {
+		if !u.Active {
+			t.Fatalf("%s disabled on a failed read", n)
+		}
+	}
+	if len(w.targetUsers()) != 2 {
+		t.Fatal("a user was deleted on a failed read")
+	}
+	if n := w.reqs.Load() - before; n > 2 {
+		t.Fatalf("%d requests on a failed read", n)
+	}
+	st, _ := w.prov.Status(ctx, "aws", 1)
+	if st.Cycles[0].Status != provisioning.CycleFailed || st.State.Watermark == 0 {
+		t.Fatalf("cycle %+v state %+v", st.Cycles[0], st.State)
+	}
+	wm := st.State.Watermark
+	// When the source reads again, the same changes are applied.
+	fr.fail.Store(false)
+	w.run("aws")
+	users := w.targetUsers()
+	if _, ok := users["a"]; ok || users["b"].Active {
+		t.Fatalf("after recovery: %+v", users)
+	}
+	if st, _ = w.prov.Status(ctx, "aws", 1); st.State.Watermark <= wm {
+		t.Fatal("watermark did not move after recovery")
+	}
+}
+
+func TestManagerReferenceResolvedAfterBothEndsExist(t *testing.T) {
+	w := newWorld(t)
+	// The report is created first (ids sort by creation), so its manager is
+	// not linked yet when the report is planned.
+	rep := w.user("rep", "Re", "Port")
+	boss := w.user("boss", "Big", "Boss")
+	if _, _, err := w.dir.PatchUser(ctx, w.srcDir, rep.ID, []patch.Op{{Op: "add", Path: provisioning.EnterpriseURN + ":manager.value", Value: boss.ID, HasValue: true}}, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	w.app("aws")
+	w.prov.Assign(ctx, "aws", provisioning.TypeUser, rep.ID, nil)
+	w.prov.Assign(ctx, "aws", provisioning.TypeUser, boss.ID, nil)
+	w.run("aws")
+	users := w.targetUsers()
+	ext, _ := users["rep"].Attrs[provisioning.EnterpriseURN].(map[string]any)
+	mgr, _ := ext["manager"].(map[string]any)
+	if mgr == nil || mgr["value"] != users["boss"].ID {
+		t.Fatalf("rep's manager in the target: %v (boss is %s)", users["rep"].Attrs, users["boss"].ID)
+	}
+	refs := w.logs("aws", provisioning.LogQuery{Source: "rep", Action: provisioning.ActionUpdate})
+	if len(refs) != 1 || refs[0].Steps[1].Name != provisioning.StepReference {
+		t.Fatalf("reference pass entry: %+v", refs)
+	}
+	// Nothing changed: the next cycle sends nothing (the shadow has the reference).
+	before := w.reqs.Load()
+	w.run("aws")
+	if n := w.reqs.Load() - before; n != 0 {
+		t.Fatalf("idle cycle after a reference sent %d requests", n)
+	}
+}
+
+func TestGenericTargetGetsNestedGroups(t *testing.T) {
+	w := newWorld(t)
+	gen, err := w.tgt.CreateDirectory(ctx, "gen", directory.ProfileRFC, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := w.tgt.CreateToken(ctx, gen, 0, "", nil)
+	alice := w.user("alice", "A", "A")
+	carol := w.user("carol", "C", "C")
+	sub := w.group("platform", carol.ID)
+	w.group("engineering", alice.ID, sub.ID)
+	w.app("gen", func(n *provisioning.NewApp) { n.Token, n.TargetProfile = tok.Secret, provisioning.ProfileGeneric })
+	w.prov.Assign(ctx, "gen", provisioning.TypeGroup, "engineering", nil)
+	w.run("gen")
+	page, _ := w.tgt.ListGroups(ctx, gen, directory.Query{Count: 10})
+	byName := map[string]directory.Group{}
+	for _, g := range page.Items {
+		byName[g.DisplayName] = g
+	}
+	eng, plat := byName["engineering"], byName["platform"]
+	if eng.ID == "" || plat.ID == "" {
+		t.Fatalf("groups in the generic target: %v", byName)
+	}
+	ms, _ := w.tgt.Members(ctx, gen, eng.ID)
+	types := map[string]string{}
+	for _, m := range ms {
+		types[m.ID] = m.Type
+	}
+	if len(ms) != 2 || types[plat.ID] != directory.MemberGroup {
+		t.Fatalf("engineering's members: %+v (platform is %s)", ms, plat.ID)
+	}
+	if ms, _ := w.tgt.Members(ctx, gen, plat.ID); len(ms) != 1 {
+		t.Fatalf("platform's members: %+v", ms)
 	}
 }

@@ -27,9 +27,12 @@ const listThreshold = 50
 // listPageSize is the page size asked for (AWS serves at most 100).
 const listPageSize = 100
 
-// targetIndex is a listing indexed by matching attribute and value.
+// targetIndex is a listing indexed by matching attribute and value, and
+// by target id. Resources are kept compact: the id and the mapped
+// attributes only, so a full cycle over 100k objects stays small.
 type targetIndex struct {
-	by map[string]map[string][]target.Resource // matching path -> key -> resources
+	by   map[string]map[string][]target.Resource // matching path -> key -> resources
+	byID map[string]target.Resource
 }
 
 func (x *targetIndex) lookup(path, value string, caseExact bool) []target.Resource {
@@ -60,10 +63,12 @@ func (r *runner) listTarget(ctx context.Context, typ string, want int) (*targetI
 	if err != nil {
 		return nil, err
 	}
-	idx := &targetIndex{by: map[string]map[string][]target.Resource{}}
+	idx := &targetIndex{by: map[string]map[string][]target.Resource{}, byID: map[string]target.Resource{}}
 	var paths []string
-	for _, m := range co.Matching {
+	for _, m := range co.Mappings {
 		paths = append(paths, m.Target)
+	}
+	for _, m := range co.Matching {
 		idx.by[strings.ToLower(m.Target)] = map[string][]target.Resource{}
 	}
 	start := 1
@@ -72,11 +77,14 @@ func (r *runner) listTarget(ctx context.Context, typ string, want int) (*targetI
 		if err != nil {
 			return nil, err
 		}
-		if start == 1 && total/listPageSize > want*len(paths) {
+		if start == 1 && total/listPageSize > want*max(len(co.Matching), 1) {
 			return nil, nil // querying per object is cheaper
 		}
-		for _, res := range page {
-			vals := ResourceValues(rt, res, paths)
+		for _, raw := range page {
+			vals := ResourceValues(rt, raw, paths)
+			res := CreateResource(rt, vals)
+			res["id"] = raw.ID()
+			idx.byID[raw.ID()] = res
 			for _, m := range co.Matching {
 				v, ok := vals[m.Target]
 				if !ok {
@@ -152,21 +160,25 @@ func (r *runner) listPage(ctx context.Context, url, token string) ([]target.Reso
 	}
 }
 
-// prepareIndex lists the target when enough objects of a type are unlinked.
+// prepareIndex lists the target when enough objects of a type are
+// unlinked, and in every full cycle: there the listing is also the read of
+// the target that finds objects deleted or changed out of band.
 func (r *runner) prepareIndex(ctx context.Context, typ string, ids []string) {
-	if r.opts.User != "" {
+	if r.opts.User != "" || len(ids) == 0 {
 		return
 	}
-	unlinked := 0
+	want := 0
 	for _, id := range ids {
 		if r.index[id] == nil {
-			unlinked++
+			want++
 		}
 	}
-	if unlinked < listThreshold {
+	if r.full() && r.cycle.Kind == KindFull {
+		want = len(ids)
+	} else if want < listThreshold {
 		return
 	}
-	idx, err := r.listTarget(ctx, typ, unlinked)
+	idx, err := r.listTarget(ctx, typ, want)
 	if err != nil {
 		r.s.Log.Warn("provisioning: listing the target failed; matching per object", "application", r.app.Name, "type", typ, "err", err)
 		return

@@ -230,3 +230,56 @@ func describeErr(err error) string {
 	}
 	return err.Error()
 }
+
+// SetMapping adds or replaces (by target attribute) one mapping of an
+// object type, validated like an import.
+func (s *Service) SetMapping(ctx context.Context, name, objectType string, m Mapping, ev *audit.Event) (Application, error) {
+	a, err := s.App(ctx, name)
+	if err != nil {
+		return a, err
+	}
+	sc := a.Schema
+	obj := &sc.Users
+	if objectType == TypeGroup {
+		obj = &sc.Groups
+	}
+	list := append([]Mapping(nil), obj.Mappings...)
+	replaced := false
+	for i := range list {
+		if strings.EqualFold(list[i].Target, m.Target) {
+			list[i], replaced = m, true
+		}
+	}
+	if !replaced {
+		list = append(list, m)
+	}
+	obj.Mappings = list
+	if ev != nil {
+		ev.SetParameters(map[string]any{"application": a.Name, "objectType": objectType, "mapping": m})
+	}
+	return s.UpdateApp(ctx, name, Update{Schema: &sc}, ev)
+}
+
+// RemoveMapping deletes the mapping of a target attribute.
+func (s *Service) RemoveMapping(ctx context.Context, name, objectType, targetAttr string, ev *audit.Event) (Application, error) {
+	a, err := s.App(ctx, name)
+	if err != nil {
+		return a, err
+	}
+	sc := a.Schema
+	obj := &sc.Users
+	if objectType == TypeGroup {
+		obj = &sc.Groups
+	}
+	var list []Mapping
+	for _, m := range obj.Mappings {
+		if !strings.EqualFold(m.Target, targetAttr) {
+			list = append(list, m)
+		}
+	}
+	if len(list) == len(obj.Mappings) {
+		return a, fault.New(fault.NotFound, "target", "application %q has no %s mapping for %s", a.Name, strings.ToLower(objectType), targetAttr)
+	}
+	obj.Mappings = list
+	return s.UpdateApp(ctx, name, Update{Schema: &sc}, ev)
+}

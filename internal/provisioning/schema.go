@@ -89,6 +89,7 @@ func DefaultSchema(profile string) Schema {
 		{Target: `phoneNumbers[type eq "work"].value`, Type: MapDirect, Source: `phoneNumbers[type eq "work"].value`},
 		{Target: EnterpriseURN + ":employeeNumber", Type: MapDirect, Source: EnterpriseURN + ":employeeNumber"},
 		{Target: EnterpriseURN + ":department", Type: MapDirect, Source: EnterpriseURN + ":department"},
+		{Target: EnterpriseURN + ":manager.value", Type: MapDirect, Source: EnterpriseURN + ":manager.value"},
 	}
 	if profile != ProfileAWS {
 		// AWS accepts one phone number only.

@@ -28,10 +28,24 @@ type memberCache struct {
 	dir directory.Store
 	d   string
 	m   map[string][]directory.Member
+	all bool // m holds every group of the directory (preloaded)
+}
+
+// preloadThreshold is the number of groups to expand from which one query
+// for the whole directory's memberships beats one query per group.
+const preloadThreshold = 50
+
+func (c *memberCache) preload(ctx context.Context, st Store) error {
+	m, err := st.DirectoryMembers(ctx, c.d)
+	if err != nil {
+		return err
+	}
+	c.m, c.all = m, true
+	return nil
 }
 
 func (c *memberCache) get(ctx context.Context, groupID string) ([]directory.Member, error) {
-	if ms, ok := c.m[groupID]; ok {
+	if ms, ok := c.m[groupID]; ok || c.all {
 		return ms, nil
 	}
 	ms, err := c.dir.Members(ctx, c.d, groupID)
@@ -94,12 +108,28 @@ func resolveScope(ctx context.Context, st Store, mc *memberCache, a Application,
 			sc.groups[id] = "scope is all users and groups"
 		}
 		provisioned = groups
+		if groupsEnabled && len(groups) >= preloadThreshold {
+			if err := mc.preload(ctx, st); err != nil {
+				return nil, err
+			}
+		}
 	} else {
 		as, err := st.Assignments(ctx, a.ID)
 		if err != nil {
 			return nil, err
 		}
 		sc.assignments = len(as)
+		nGroups := 0
+		for _, x := range as {
+			if x.ObjectType == TypeGroup {
+				nGroups++
+			}
+		}
+		if nGroups >= preloadThreshold {
+			if err := mc.preload(ctx, st); err != nil {
+				return nil, err
+			}
+		}
 		for _, x := range as {
 			if x.ObjectType == TypeUser {
 				sc.users[x.ObjectID] = "assigned directly"

@@ -34,6 +34,10 @@ type Store interface {
 	// (absent ids are left out): the cycle's import step.
 	SourceUsers(ctx context.Context, directoryID string, ids []string) ([]directory.User, error)
 	SourceGroups(ctx context.Context, directoryID string, ids []string) ([]directory.Group, error)
+	// DirectoryMembers returns every membership edge of a directory, by
+	// group (member ids and types, no display names): one query instead of
+	// one per group when a cycle expands many groups.
+	DirectoryMembers(ctx context.Context, directoryID string) (map[string][]directory.Member, error)
 	// DirectoryObjectIDs lists the ids of every user and group of a directory
 	// (the "all" scope) without loading the documents.
 	DirectoryObjectIDs(ctx context.Context, directoryID string) (users, groups []string, err error)
@@ -77,6 +81,8 @@ type Store interface {
 	// EndCycle records a finished cycle and the state it leaves, atomically.
 	EndCycle(ctx context.Context, c Cycle, fn func(s *State) error, ev *audit.Event) error
 	GetCycle(ctx context.Context, id string) (Cycle, error)
+	// DeleteCycle removes a cycle record (an idle cycle superseded by another).
+	DeleteCycle(ctx context.Context, id string) error
 	// Cycles lists an application's cycles, newest first.
 	Cycles(ctx context.Context, appID string, limit int) ([]Cycle, error)
 

@@ -28,7 +28,7 @@ func (r *runner) process(ctx context.Context, it *item) {
 	case OpSkip:
 		e.Action, e.Status, e.Reason = ActionSkip, StatusSkipped, it.op.Reason
 		e.step(StepAction, StatusSkipped, it.op.Reason)
-		r.done(it, nil, false)
+		r.done(it, nil, it.gone)
 	case OpUnlink:
 		e.Action, e.Status, e.Reason = ActionOther, StatusSuccess, it.op.Reason
 		e.step(StepAction, StatusSuccess, it.op.Reason)

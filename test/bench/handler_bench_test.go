@@ -6,8 +6,8 @@
 //	go test ./test/bench -run '^$' -bench . -benchtime 3s -cpuprofile cpu.pprof
 //
 // The data set is the (10k users, 1k groups) from benchdata. Set
-// GATEHOUSE_BENCH_DB to a database written by test/bench/seed to skip
-// seeding; it is copied, never modified. The working copy lives in TMPDIR
+// GATEHOUSE_BENCH_DB to a main.db written by test/bench/seed (from the same
+// schema version) to skip seeding; it is copied, never modified. The working copy lives in TMPDIR
 // (a real disk), so writes pay for their fsync as in production.
 package bench
 

@@ -56,11 +56,15 @@ log "building into $BIN"
 	go build -o "$BIN/patchbench" ./test/bench/patchbench &&
 	go build -o "$BIN/profserve" ./test/bench/profserve)
 
-if [[ ${FRESH:-0} == 1 ]]; then rm -f "$SEED"/*; fi
+# A cached seed is reused only if the migrations and the seeding code are
+# the ones it was built with (goose refuses a database from another schema).
+STAMP=$(cd "$ROOT" && cat internal/store/sqlstore/migrations/sqlite/*.sql test/bench/benchdata/*.go test/bench/seed/*.go | sha256sum | cut -c1-16)
+if [[ ${FRESH:-0} == 1 || $(cat "$SEED/stamp" 2>/dev/null) != "$STAMP" ]]; then rm -f "$SEED"/*; fi
 if [[ ! -f $SEED/main.db || ! -f $SEED/large.db ]]; then
 	rm -f "$SEED"/*
 	log "seeding (10k users, 1k groups; 100k-member group)"
 	/usr/bin/time -f "seed: %e s wall, %U s user, %S s sys" "$BIN/seed" -db "$SEED/main.db" -large-db "$SEED/large.db"
+	echo "$STAMP" >"$SEED/stamp"
 fi
 
 # gh runs the CLI on a database.

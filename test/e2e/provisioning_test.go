@@ -139,9 +139,23 @@ func TestProvisioningIntoASecondGatehouse(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
+	// Give the name mappings defaults (the fix the log recommends): bob goes through.
+	if _, err := src.gh("app", "mappings", "set", "aws", "--target", "name.formatted", "--type", "expression", "--source", `Join(" ", [name.givenName]`); err == nil ||
+		!strings.Contains(err.Error(), "(name.formatted): expression") {
+		t.Fatalf("a broken expression was accepted: %v", err)
+	}
+	src.mustGH("app", "mappings", "set", "aws", "--target", "name.givenName", "--source", "name.givenName", "--default", "Unknown")
+	src.mustGH("app", "mappings", "set", "aws", "--target", "name.familyName", "--source", "name.familyName", "--default", "Unknown")
+	src.mustGH("app", "update", "aws", "--presend-validation")
+	src.mustGH("app", "provision", "aws")
+	users = scimUsers(t, tgt, token)
+	if users["bob"] == nil || users["bob"]["name"].(map[string]any)["givenName"] != "Unknown" {
+		t.Fatalf("bob after the mapping fix: %v", users["bob"])
+	}
+
 	// The audit trail has the engine's events.
 	audit := src.mustGH("audit", "lookup", "--json", "--event-source", "provisioning", "--max-results", "200")
-	for _, name := range []string{"CreateApplication", "TestConnection", "AssignToApplication", "StartProvisioningCycle", "EndProvisioningCycle", "ProvisionObject"} {
+	for _, name := range []string{"CreateApplication", "TestConnection", "AssignToApplication", "UpdateAttributeMappings", "StartProvisioningCycle", "EndProvisioningCycle", "ProvisionObject"} {
 		if !strings.Contains(audit, `"`+name+`"`) {
 			t.Errorf("audit trail lacks %s", name)
 		}

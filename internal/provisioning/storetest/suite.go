@@ -234,13 +234,21 @@ func testDirectoryObjectIDs(t *testing.T, b Backend) {
 	if other, _ := b.Prov.SourceUsers(ctx, other.ID, want); len(other) != 0 {
 		t.Fatal("SourceUsers crossed directories")
 	}
+	g2 := directory.Group{ID: uuid.NewString(), DirectoryID: d.ID, DisplayName: "g2", Version: 1, Created: now(), Modified: now(), Attrs: map[string]any{"displayName": "g2"}}
+	if err := b.Dir.CreateGroup(ctx, g2, []directory.Member{{ID: want[0], Type: directory.MemberUser}, {ID: g.ID, Type: directory.MemberGroup}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := b.Prov.DirectoryMembers(ctx, d.ID)
+	if err != nil || len(ms) != 1 || len(ms[g2.ID]) != 2 {
+		t.Fatalf("DirectoryMembers: %+v %v", ms, err)
+	}
 	users, groups, err := b.Prov.DirectoryObjectIDs(ctx, d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sort.Strings(users)
 	sort.Strings(want)
-	if fmt.Sprint(users) != fmt.Sprint(want) || len(groups) != 1 || groups[0] != g.ID {
+	if fmt.Sprint(users) != fmt.Sprint(want) || len(groups) != 2 {
 		t.Fatalf("users %v groups %v", users, groups)
 	}
 }
@@ -475,6 +483,12 @@ func testCycles(t *testing.T, b Backend) {
 	}
 	if s, _ := b.Prov.State(ctx, a.ID); s.Watermark != 99 || s.LastCycleID != c.ID {
 		t.Fatalf("EndCycle state: %+v", s)
+	}
+	if err := b.Prov.DeleteCycle(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Prov.GetCycle(ctx, ids[0]); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted cycle: %v", err)
 	}
 	if _, err := b.Prov.GetCycle(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing cycle: %v", err)

@@ -240,6 +240,25 @@ func (db *DB) byIDs(ctx context.Context, query, first string, ids []string, scan
 	return nil
 }
 
+// DirectoryMembers implements provisioning.Store.
+func (db *DB) DirectoryMembers(ctx context.Context, directoryID string) (map[string][]directory.Member, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT group_id, member_id, member_type FROM group_members WHERE directory_id = $1`, directoryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]directory.Member{}
+	for rows.Next() {
+		var g string
+		var m directory.Member
+		if err := rows.Scan(&g, &m.ID, &m.Type); err != nil {
+			return nil, err
+		}
+		out[g] = append(out[g], m)
+	}
+	return out, rows.Err()
+}
+
 // DirectoryObjectIDs implements provisioning.Store.
 func (db *DB) DirectoryObjectIDs(ctx context.Context, directoryID string) (users, groups []string, err error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT 'User', id FROM users WHERE directory_id = $1 UNION ALL SELECT 'Group', id FROM groups WHERE directory_id = $1`, directoryID)

@@ -209,6 +209,12 @@ func (db *DB) GetCycle(ctx context.Context, id string) (provisioning.Cycle, erro
 	return scanCycle(db.r.QueryRowContext(ctx, `SELECT `+cycleCols+` FROM prov_cycles WHERE id = $1`, id))
 }
 
+// DeleteCycle implements provisioning.Store.
+func (db *DB) DeleteCycle(ctx context.Context, id string) error {
+	_, err := db.w.ExecContext(ctx, `DELETE FROM prov_cycles WHERE id = $1`, id)
+	return err
+}
+
 // Cycles implements provisioning.Store.
 func (db *DB) Cycles(ctx context.Context, appID string, limit int) ([]provisioning.Cycle, error) {
 	if limit <= 0 {

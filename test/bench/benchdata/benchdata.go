@@ -23,13 +23,13 @@ import (
 
 // Spec sizes the data set.
 type Spec struct {
-	Users          int // users in the default directory
-	Groups         int // groups in the default directory
-	GroupsPerUser  int // memberships per user (spread evenly over the groups)
-	BigMembers     int // members of the big group (SeedLarge)
-	SpareUsers     int // users outside the big group, for PATCH adds (SeedLarge)
-	Workers        int // concurrent creators (default NumCPU)
-	Audit          bool
+	Users          int  // users in the default directory
+	Groups         int  // groups in the default directory
+	GroupsPerUser  int  // memberships per user (spread evenly over the groups)
+	BigMembers     int  // members of the big group (SeedLarge)
+	SpareUsers     int  // users outside the big group, for PATCH adds (SeedLarge)
+	Workers        int  // concurrent creators (default NumCPU)
+	Audit          bool // attach the audit event the SCIM handler would (same transaction)
 	Progress       func(format string, args ...any)
 	UserNamePrefix string // default "user"
 }
