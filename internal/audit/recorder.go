@@ -18,8 +18,10 @@ type Writer interface {
 }
 
 // Recorder writes standalone events: failures synchronously (they are rare
-// and matter), reads through a buffer flushed in batches so that auditing a
-// read costs a channel send, not a write transaction. Close flushes the
+// and matter), reads through a buffer flushed in batches (512 events or one
+// second) so that auditing a read costs a channel send, not a write
+// transaction; each commit also resets SQLite readers' page caches, so
+// fewer, larger batches matter. Close flushes the
 // buffer, so a clean shutdown loses no event.
 type Recorder struct {
 	w     Writer
@@ -33,7 +35,7 @@ type Recorder struct {
 
 // NewRecorder starts a recorder writing through w.
 func NewRecorder(w Writer, log *slog.Logger) *Recorder {
-	r := &Recorder{w: w, log: log, ch: make(chan *Event, 8192), done: make(chan struct{}), batch: 512, every: 200 * time.Millisecond}
+	r := &Recorder{w: w, log: log, ch: make(chan *Event, 8192), done: make(chan struct{}), batch: 512, every: time.Second}
 	go r.loop()
 	return r
 }

@@ -178,7 +178,7 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (Token, Di
 		return Token{}, Directory{}, errBadToken
 	}
 	h := secret.Hash(presented)
-	t, err := s.Store.TokenByHash(ctx, h)
+	t, d, err := s.Store.TokenDirectory(ctx, h)
 	if errors.Is(err, store.ErrNotFound) {
 		return Token{}, Directory{}, errBadToken
 	}
@@ -193,10 +193,6 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (Token, Di
 	now := s.now()
 	if !t.Active(now) {
 		return Token{}, Directory{}, errBadToken
-	}
-	d, err := s.Store.GetDirectory(ctx, t.DirectoryID)
-	if err != nil {
-		return Token{}, Directory{}, err
 	}
 	if t.LastUsed == nil || now.Sub(*t.LastUsed) > touchEvery {
 		_ = s.Store.TouchToken(ctx, t.ID, now) // bookkeeping only; never fail a request over it

@@ -29,6 +29,9 @@ type Store interface {
 	CreateToken(ctx context.Context, t Token, ev *audit.Event) error
 	// TokenByHash finds a token by the SHA-256 of its secret.
 	TokenByHash(ctx context.Context, hash string) (Token, error)
+	// TokenDirectory finds a token by hash together with its directory, in
+	// one round trip: the per-request authentication path.
+	TokenDirectory(ctx context.Context, hash string) (Token, Directory, error)
 	ListTokens(ctx context.Context, directoryID string) ([]Token, error)
 	RevokeToken(ctx context.Context, id string, at time.Time, ev *audit.Event) (Token, error)
 	// TouchToken records a use; it is best-effort bookkeeping, not audited.

@@ -32,6 +32,15 @@ func meta(resourceType, location string, created, modified time.Time, version in
 type projection struct {
 	include map[string]map[string]bool // top-level key -> sub keys (nil = whole attribute)
 	exclude map[string]map[string]bool
+	lazy    string // a derived attribute to load only when named in attributes
+}
+
+// unlessAsked returns p with the derived attribute key loaded only when the
+// client names it in attributes: a user created a moment ago has no groups
+// to look up.
+func (p projection) unlessAsked(key string) projection {
+	p.lazy = key
+	return p
 }
 
 // parseProjection parses comma-separated attribute paths. Value filters in
@@ -92,6 +101,10 @@ func projectionSet(rt *schema.ResourceType, list, param string) (map[string]map[
 // wants reports whether a top-level key is in the response (to skip loading
 // expensive derived attributes such as members).
 func (p projection) wants(key string) bool {
+	if key == p.lazy {
+		_, asked := p.include[key]
+		return asked
+	}
 	if p.include != nil {
 		_, ok := p.include[key]
 		return ok

@@ -136,6 +136,9 @@ func (h *Handler) doCreate(ctx context.Context, k kind, c *call, body map[string
 		return result{}, err
 	}
 	c.committed = true
+	if it.user != nil {
+		p = p.unlessAsked("groups") // a user created a moment ago is in no group
+	}
 	res, err := k.render(ctx, c, it, p)
 	if err != nil {
 		return result{}, err

@@ -512,6 +512,13 @@ func testTokens(t *testing.T, s directory.Store) {
 	if err != nil || got.ID != tok.ID || !got.Active(time.Now()) {
 		t.Fatalf("TokenByHash = %+v, %v", got, err)
 	}
+	jt, jd, err := s.TokenDirectory(ctx, "h1")
+	if err != nil || jt.ID != tok.ID || jd.ID != d.ID || jd.Name != d.Name {
+		t.Fatalf("TokenDirectory = %+v, %+v, %v", jt, jd, err)
+	}
+	if _, _, err := s.TokenDirectory(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TokenDirectory(unknown) = %v", err)
+	}
 	if err := s.TouchToken(ctx, tok.ID, now()); err != nil {
 		t.Fatal(err)
 	}

@@ -170,7 +170,10 @@ func (c *compiler) binary(l, r filter.Expr, op string) (string, error) {
 }
 
 // compare compiles one attribute expression. Every result is two-valued
-// (COALESCE to FALSE) so that NOT behaves as SCIM expects for missing values.
+// ("x IS NOT NULL AND x = $n" rather than a bare comparison that is NULL for
+// a missing value) so that NOT behaves as SCIM expects; the form keeps the
+// comparison sargable, where COALESCE(x = $n, FALSE) would hide it from the
+// index.
 func (c *compiler) compare(e filter.Compare) (string, error) {
 	p := e.Path
 	key := p.String()
@@ -248,7 +251,7 @@ func (c *compiler) scalar(x string, a *schema.Attribute, e filter.Compare, col c
 		if a.Type == schema.Boolean || col.time {
 			return "(" + x + " IS NOT NULL)", nil
 		}
-		return "COALESCE(" + x + " IS NOT NULL AND " + x + " <> '', FALSE)", nil
+		return "(" + x + " IS NOT NULL AND " + x + " <> '')", nil
 	}
 	if e.Value == nil {
 		switch e.Op {
@@ -267,9 +270,9 @@ func (c *compiler) scalar(x string, a *schema.Attribute, e filter.Compare, col c
 		}
 		switch e.Op {
 		case filter.Eq:
-			return "COALESCE(" + x + " = " + lit + ", FALSE)", nil
+			return known(x, x+" = "+lit), nil
 		case filter.Ne:
-			return "COALESCE(" + x + " <> " + lit + ", TRUE)", nil
+			return "(" + x + " IS NULL OR " + x + " <> " + lit + ")", nil
 		}
 	case time.Time:
 		if !col.time {
@@ -298,15 +301,19 @@ func (c *compiler) scalar(x string, a *schema.Attribute, e filter.Compare, col c
 	return "", fault.New(fault.InvalidFilter, e.Path.String(), "operator %s cannot compare %s with %v", e.Op, e.Path.String(), e.Value)
 }
 
+// known makes a comparison on x two-valued: false, not NULL, when x is
+// missing. Unlike COALESCE it leaves "x = $n" visible to the index.
+func known(x, cond string) string { return "(" + x + " IS NOT NULL AND " + cond + ")" }
+
 func (c *compiler) ordered(x, p string, op filter.Op) (string, error) {
 	sqlOp := map[filter.Op]string{filter.Eq: "=", filter.Ne: "<>", filter.Gt: ">", filter.Ge: ">=", filter.Lt: "<", filter.Le: "<="}[op]
 	if sqlOp == "" {
 		return "", fault.New(fault.InvalidFilter, "", "operator %s is not supported here", op)
 	}
 	if op == filter.Ne {
-		return "COALESCE(" + x + " <> " + p + ", TRUE)", nil
+		return "(" + x + " IS NULL OR " + x + " <> " + p + ")", nil
 	}
-	return "COALESCE(" + x + " " + sqlOp + " " + p + ", FALSE)", nil
+	return known(x, x+" "+sqlOp+" "+p), nil
 }
 
 // like builds co/sw/ew. Folded comparisons use LIKE with escaping; exact ones
@@ -322,17 +329,17 @@ func (c *compiler) like(x, v string, op filter.Op, exact bool) string {
 		case filter.Ew:
 			esc = "%" + esc
 		}
-		return "COALESCE(" + x + " LIKE " + c.param(esc) + ` ESCAPE '\', FALSE)`
+		return known(x, x+" LIKE "+c.param(esc)+` ESCAPE '\'`)
 	}
 	p := c.db.textParam(c.param(v))
 	n := utf8.RuneCountInString(v)
 	switch op {
 	case filter.Co:
-		return "COALESCE(" + c.db.contains(x, p) + ", FALSE)"
+		return known(x, c.db.contains(x, p))
 	case filter.Sw:
-		return fmt.Sprintf("COALESCE(substr(%s, 1, %d) = %s, FALSE)", x, n, p)
+		return known(x, fmt.Sprintf("substr(%s, 1, %d) = %s", x, n, p))
 	}
-	return "COALESCE(" + c.db.suffix(x, p, n) + ", FALSE)"
+	return known(x, c.db.suffix(x, p, n))
 }
 
 // valuePath compiles attr[filter]: one element must satisfy the inner filter.

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
@@ -39,6 +41,29 @@ func (db *DB) CreateToken(ctx context.Context, t directory.Token, ev *audit.Even
 // TokenByHash implements directory.Store.
 func (db *DB) TokenByHash(ctx context.Context, hash string) (directory.Token, error) {
 	return db.tokenByHash(ctx, scimTokens, hash)
+}
+
+// TokenDirectory implements directory.Store.
+func (db *DB) TokenDirectory(ctx context.Context, hash string) (directory.Token, directory.Directory, error) {
+	var t directory.Token
+	var d directory.Directory
+	var created, expires, dcreated, dmodified int64
+	var revoked, used sql.NullInt64
+	var settings []byte
+	err := db.r.QueryRowContext(ctx, `SELECT t.id, t.directory_id, t.secret_hash, t.description, t.created_at, t.expires_at, t.revoked_at, t.last_used_at,
+		d.id, d.name, d.profile, d.settings, d.created_at, d.modified_at
+		FROM scim_tokens t JOIN directories d ON d.id = t.directory_id WHERE t.secret_hash = $1`, hash).Scan(
+		&t.ID, &t.DirectoryID, &t.Hash, &t.Description, &created, &expires, &revoked, &used,
+		&d.ID, &d.Name, &d.Profile, &settings, &dcreated, &dmodified)
+	if err != nil {
+		return t, d, mapErr(err)
+	}
+	t.Created, t.Expires, t.Revoked, t.LastUsed = fromMicros(created), fromMicros(expires), timePtr(revoked), timePtr(used)
+	d.Created, d.Modified = fromMicros(dcreated), fromMicros(dmodified)
+	if err := json.Unmarshal(settings, &d.Settings); err != nil {
+		return t, d, fmt.Errorf("directory %s settings: %w", d.ID, err)
+	}
+	return t, d, nil
 }
 
 // ListTokens implements directory.Store.

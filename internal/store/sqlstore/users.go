@@ -164,16 +164,30 @@ func (db *DB) ListUsers(ctx context.Context, directoryID string, q directory.Que
 	return page, err
 }
 
-// UserGroups implements directory.Store. The recursive query walks up the
-// nesting; UNION (not UNION ALL) makes it terminate on cycles.
+// UserGroups implements directory.Store. Most directories are flat (Entra
+// does not provision nested groups), so the direct groups come first from
+// one indexed join, and the recursive walk up the nesting runs only when
+// one of them is itself a member of a group. UNION (not UNION ALL) makes the
+// walk terminate on cycles.
 func (db *DB) UserGroups(ctx context.Context, directoryID, userID string) ([]directory.GroupRef, error) {
-	rows, err := db.r.QueryContext(ctx, `WITH RECURSIVE up(group_id, depth) AS (
+	var nested bool
+	err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM group_members c JOIN group_members p ON p.member_id = c.group_id
+		WHERE c.member_id = $2 AND c.directory_id = $1)`, directoryID, userID).Scan(&nested)
+	if err != nil {
+		return nil, err
+	}
+	query := `SELECT g.id, g.display_name, 0 FROM group_members gm JOIN groups g ON g.id = gm.group_id
+		WHERE gm.member_id = $2 AND gm.directory_id = $1 ORDER BY g.display_name_ci, g.id`
+	if nested {
+		query = `WITH RECURSIVE up(group_id, depth) AS (
 			SELECT group_id, 0 FROM group_members WHERE member_id = $2 AND directory_id = $1
 			UNION
 			SELECT gm.group_id, 1 FROM group_members gm JOIN up ON gm.member_id = up.group_id WHERE gm.directory_id = $1
 		)
 		SELECT g.id, g.display_name, MIN(up.depth) FROM up JOIN groups g ON g.id = up.group_id
-		GROUP BY g.id, g.display_name ORDER BY g.display_name_ci, g.id`, directoryID, userID)
+		GROUP BY g.id, g.display_name, g.display_name_ci ORDER BY g.display_name_ci, g.id`
+	}
+	rows, err := db.r.QueryContext(ctx, query, directoryID, userID)
 	if err != nil {
 		return nil, err
 	}

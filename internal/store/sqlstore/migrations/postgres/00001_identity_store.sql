@@ -113,7 +113,7 @@ CREATE INDEX audit_events_source ON audit_events(event_source, event_time, seq);
 CREATE INDEX audit_events_resource ON audit_events(resource_id, event_time, seq);
 CREATE INDEX audit_events_resource_name ON audit_events(resource_name, event_time, seq);
 CREATE INDEX audit_events_user ON audit_events(user_name, event_time, seq);
-CREATE INDEX audit_events_error ON audit_events(error_code, event_time, seq);
+CREATE INDEX audit_events_error ON audit_events(error_code, event_time, seq) WHERE error_code IS NOT NULL;
 CREATE INDEX audit_events_directory ON audit_events(directory_id, event_time, seq);
 
 -- +goose Down
