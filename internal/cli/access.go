@@ -801,7 +801,7 @@ func accessCmd(g *globals) *cobra.Command {
 			if !ua.Active {
 				status = " (inactive: cannot sign in)"
 			}
-			fmt.Fprintf(w, "%s (%s)%s: %d entitlements\n", ua.UserName, ua.UserID, status, len(ua.Entitlements))
+			fmt.Fprintf(w, "%s (%s)%s: %s\n", ua.UserName, ua.UserID, status, plural(len(ua.Entitlements), "entitlement"))
 			var rows [][]string
 			for _, e := range ua.Entitlements {
 				for _, r := range e.Via {
@@ -873,4 +873,12 @@ func accessCmd(g *globals) *cobra.Command {
 	who.MarkFlagRequired("account")
 	cmd.AddCommand(show, who)
 	return cmd
+}
+
+// plural formats a count with its noun: "1 entitlement", "2 entitlements".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

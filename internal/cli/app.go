@@ -618,6 +618,13 @@ func appProvisionCmd(g *globals) *cobra.Command {
 			}
 			if !verbose && res.Cycle.Counts[provisioning.ActionCreate+"/"+provisioning.StatusFailure]+failures(res.Cycle) > 0 {
 				fmt.Fprintf(w, "failures: gatehouse app logs %s --status failure --cycle %s\n", args[0], res.Cycle.ID)
+			} else if !verbose && err == nil {
+				// Objects that failed in an earlier cycle (often the scheduler's)
+				// wait for their retry; "nothing to do" alone would hide them.
+				if st, serr := a.Prov.Status(cmd.Context(), args[0], 0); serr == nil && len(st.Escrows) > 0 {
+					fmt.Fprintf(w, "  %s failed earlier and will be retried (or now: gatehouse app provision %s --user NAME); why: gatehouse app logs %s --status failure\n",
+						plural(len(st.Escrows), "object"), args[0], args[0])
+				}
 			}
 			return err
 		}),
@@ -852,8 +859,8 @@ func appStatusCmd(g *globals) *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "application %s: %d users and %d groups provisioned, %d users deprovisioned\n", st.App.Name,
-				st.Linked[provisioning.TypeUser], st.Linked[provisioning.TypeGroup], st.Disabled[provisioning.TypeUser])
+			fmt.Fprintf(w, "application %s: %s and %s provisioned, %s deprovisioned\n", st.App.Name,
+				plural(st.Linked[provisioning.TypeUser], "user"), plural(st.Linked[provisioning.TypeGroup], "group"), plural(st.Disabled[provisioning.TypeUser], "user"))
 			switch {
 			case !st.App.Enabled:
 				fmt.Fprintln(w, "state: disabled (gatehouse app update --enabled=true)")

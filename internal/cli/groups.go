@@ -159,7 +159,7 @@ func groupCmd(g *globals) *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), renderer(a).GroupJSON(grp, ms))
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s (%s), %d members\n", grp.DisplayName, grp.ID, len(ms))
+			fmt.Fprintf(w, "%s (%s), %s\n", grp.DisplayName, grp.ID, plural(len(ms), "member"))
 			var rows [][]string
 			for _, m := range ms {
 				rows = append(rows, []string{m.Type, m.ID, m.Display})

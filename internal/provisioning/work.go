@@ -209,7 +209,7 @@ func (r *runner) presendMessage(it *item, vs []target.Violation) string {
 		}
 		parts = append(parts, msg)
 	}
-	return fmt.Sprintf("%s %s: %s", strings.ToLower(it.typ), it.name, strings.Join(parts, "; also "))
+	return fmt.Sprintf("%s %s: not sent, pre-send validation caught it: %s", strings.ToLower(it.typ), it.name, strings.Join(parts, "; also "))
 }
 
 // mappingFor finds the mapping of a target path (emails[0].primary names

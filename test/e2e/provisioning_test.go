@@ -117,7 +117,7 @@ func TestProvisioningIntoASecondGatehouse(t *testing.T) {
 
 	// Status shows the cycles.
 	status := src.mustGH("app", "status", "aws")
-	if !strings.Contains(status, "2 users and 1 groups provisioned") || !strings.Contains(status, "next run:") {
+	if !strings.Contains(status, "2 users and 1 group provisioned") || !strings.Contains(status, "next run:") {
 		t.Fatalf("status:\n%s", status)
 	}
 
