@@ -58,7 +58,7 @@ func benchServer(b *testing.B) *server {
 
 func (s *server) open() error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "gatehouse-handler-bench-")
+	dir, err := benchdata.TempDir("gatehouse-handler-bench")
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func mainFixture(b *testing.B) *benchFixture {
 	mainOnce.Do(func() {
 		f := &mainFix
 		start := time.Now()
-		if f.dirTmp, f.err = os.MkdirTemp("", "gatehouse-bench-"); f.err != nil {
+		if f.dirTmp, f.err = benchdata.TempDir("gatehouse-sqlstore-bench"); f.err != nil {
 			return
 		}
 		if f.db, f.err = openBenchDB(filepath.Join(f.dirTmp, "main.db")); f.err != nil {
@@ -116,7 +116,7 @@ func largeFixture(b *testing.B) *benchFixture {
 		f := &largeFix
 		start := time.Now()
 		ctx := context.Background()
-		if f.dirTmp, f.err = os.MkdirTemp("", "gatehouse-bench-"); f.err != nil {
+		if f.dirTmp, f.err = benchdata.TempDir("gatehouse-sqlstore-bench"); f.err != nil {
 			return
 		}
 		if f.db, f.err = openBenchDB(filepath.Join(f.dirTmp, "large.db")); f.err != nil {

@@ -11,10 +11,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -260,4 +266,23 @@ func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
 		first = ctx.Err()
 	}
 	return first
+}
+
+// TempDir creates a directory for a benchmark fixture named after prefix and
+// this process, and removes the ones that finished benchmark processes left
+// behind: fixtures are shared by all benchmarks of a package (built once, a
+// few hundred MB), so they cannot be cleaned up with b.TempDir.
+func TempDir(prefix string) (string, error) {
+	old, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"-*"))
+	for _, d := range old {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), prefix+"-"), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if p, err := os.FindProcess(pid); err == nil && errors.Is(p.Signal(syscall.Signal(0)), os.ErrProcessDone) {
+			os.RemoveAll(d)
+		}
+	}
+	return os.MkdirTemp("", fmt.Sprintf("%s-%d-", prefix, os.Getpid()))
 }
