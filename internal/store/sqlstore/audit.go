@@ -19,6 +19,13 @@ func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, ev *audit.Event) erro
 	if ev == nil {
 		return nil
 	}
+	return db.appendEvents(ctx, tx, []*audit.Event{ev})
+}
+
+// appendEvents appends events to the chain inside tx: it reads the chain head
+// once (the transaction holds the write lock: SQLite's single writer, or the
+// advisory lock on PostgreSQL) and inserts through one prepared statement.
+func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, evs []*audit.Event) error {
 	if db.dialect == Postgres {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
 			return fmt.Errorf("audit chain lock: %w", err)
@@ -33,22 +40,28 @@ func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, ev *audit.Event) erro
 	case err != nil:
 		return fmt.Errorf("audit chain head: %w", err)
 	}
-	ev.Sequence = seq + 1
-	ev.PreviousHash = prev
-	hash, body, err := audit.ChainHash(*ev)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events (seq, event_id, event_time, event_source, event_name, read_only,
+		directory_id, principal_id, user_name, resource_id, resource_name, error_code, request_id, prev_hash, hash, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`)
 	if err != nil {
 		return err
 	}
-	ev.Hash = hash
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events (seq, event_id, event_time, event_source, event_name, read_only,
-		directory_id, principal_id, user_name, resource_id, resource_name, error_code, request_id, prev_hash, hash, body)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		ev.Sequence, ev.EventID, micros(ev.EventTime), ev.EventSource, ev.EventName, ev.ReadOnly,
-		nullString(ev.Directory), nullString(ev.UserIdentity.PrincipalID), nullString(ev.UserIdentity.UserName),
-		nullString(ev.ResourceID), nullString(ev.ResourceName), nullString(ev.ErrorCode), nullString(ev.RequestID),
-		ev.PreviousHash, ev.Hash, string(body))
-	if err != nil {
-		return fmt.Errorf("insert audit event: %w", err)
+	defer stmt.Close()
+	for _, ev := range evs {
+		seq++
+		ev.Sequence, ev.PreviousHash = seq, prev
+		hash, body, err := audit.ChainHash(*ev)
+		if err != nil {
+			return err
+		}
+		ev.Hash = hash
+		if _, err := stmt.ExecContext(ctx, ev.Sequence, ev.EventID, micros(ev.EventTime), ev.EventSource, ev.EventName, ev.ReadOnly,
+			nullString(ev.Directory), nullString(ev.UserIdentity.PrincipalID), nullString(ev.UserIdentity.UserName),
+			nullString(ev.ResourceID), nullString(ev.ResourceName), nullString(ev.ErrorCode), nullString(ev.RequestID),
+			ev.PreviousHash, ev.Hash, string(body)); err != nil {
+			return fmt.Errorf("insert audit event: %w", err)
+		}
+		prev = hash
 	}
 	return nil
 }
@@ -59,12 +72,5 @@ func (db *DB) RecordEvents(ctx context.Context, evs []*audit.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		for _, ev := range evs {
-			if err := db.insertEvent(ctx, tx, ev); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return db.tx(ctx, func(tx *sql.Tx) error { return db.appendEvents(ctx, tx, evs) })
 }

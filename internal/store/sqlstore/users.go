@@ -170,29 +170,43 @@ func (db *DB) ListUsers(ctx context.Context, directoryID string, q directory.Que
 // one of them is itself a member of a group. UNION (not UNION ALL) makes the
 // walk terminate on cycles.
 func (db *DB) UserGroups(ctx context.Context, directoryID, userID string) ([]directory.GroupRef, error) {
-	var nested bool
-	err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM group_members c JOIN group_members p ON p.member_id = c.group_id
-		WHERE c.member_id = $2 AND c.directory_id = $1)`, directoryID, userID).Scan(&nested)
+	// One query in the common case: the direct groups, each with whether it
+	// is itself nested in another group.
+	rows, err := db.r.QueryContext(ctx, `SELECT g.id, g.display_name,
+			EXISTS (SELECT 1 FROM group_members p WHERE p.member_id = g.id AND p.directory_id = $1)
+		FROM group_members gm JOIN groups g ON g.id = gm.group_id
+		WHERE gm.member_id = $2 AND gm.directory_id = $1 ORDER BY g.display_name_ci, g.id`, directoryID, userID)
 	if err != nil {
 		return nil, err
 	}
-	query := `SELECT g.id, g.display_name, 0 FROM group_members gm JOIN groups g ON g.id = gm.group_id
-		WHERE gm.member_id = $2 AND gm.directory_id = $1 ORDER BY g.display_name_ci, g.id`
-	if nested {
-		query = `WITH RECURSIVE up(group_id, depth) AS (
+	var out []directory.GroupRef
+	nested := false
+	for rows.Next() {
+		r := directory.GroupRef{Type: "direct"}
+		var inGroup bool
+		if err := rows.Scan(&r.ID, &r.Display, &inGroup); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		nested = nested || inGroup
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || !nested {
+		return out, err
+	}
+	rows, err = db.r.QueryContext(ctx, `WITH RECURSIVE up(group_id, depth) AS (
 			SELECT group_id, 0 FROM group_members WHERE member_id = $2 AND directory_id = $1
 			UNION
 			SELECT gm.group_id, 1 FROM group_members gm JOIN up ON gm.member_id = up.group_id WHERE gm.directory_id = $1
 		)
 		SELECT g.id, g.display_name, MIN(up.depth) FROM up JOIN groups g ON g.id = up.group_id
-		GROUP BY g.id, g.display_name, g.display_name_ci ORDER BY g.display_name_ci, g.id`
-	}
-	rows, err := db.r.QueryContext(ctx, query, directoryID, userID)
+		GROUP BY g.id, g.display_name, g.display_name_ci ORDER BY g.display_name_ci, g.id`, directoryID, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []directory.GroupRef
+	out = out[:0]
 	for rows.Next() {
 		var r directory.GroupRef
 		var depth int
