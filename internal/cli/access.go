@@ -80,11 +80,8 @@ func accountCmd(g *globals) *cobra.Command {
 --type OTHER any stable id (1-128 letters, digits or . _ : / @ + = -).`,
 		Example: `  gatehouse account create 111122223333 --name Production --email aws-prod@example.com --tag env=prod`,
 		Args:    cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
+			var err error
 			acct := in
 			acct.ID = args[0]
 			if acct.Tags, err = access.ParseTags(tags); err != nil {
@@ -110,11 +107,7 @@ func accountCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			accts, err := a.Access.ListAccounts(cmd.Context(), d)
 			if err != nil {
 				return err
@@ -132,11 +125,7 @@ func accountCmd(g *globals) *cobra.Command {
 		Use:   "show ID|NAME",
 		Short: "Show an account and its assignments",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			acct, err := a.Access.Account(cmd.Context(), d, args[0])
 			if err != nil {
 				return err
@@ -162,11 +151,7 @@ func accountCmd(g *globals) *cobra.Command {
 		Use:   "delete ID|NAME",
 		Short: "Delete an account (refused while assignments use it, unless --cascade)",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			acct, err := a.Access.Account(cmd.Context(), d, args[0])
 			if err != nil {
 				return err
@@ -267,11 +252,8 @@ func permissionSetCmd(g *globals) *cobra.Command {
   gatehouse permission-set create S3Reader --session-duration PT8H --relay-state https://console.aws.amazon.com/s3/home \
       --customer-managed-policy /team/ReadBuckets --policy-file s3.json`,
 		Args: cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
+			var err error
 			p := in
 			p.Name = args[0]
 			if p.Tags, err = access.ParseTags(tags); err != nil {
@@ -316,11 +298,7 @@ func permissionSetCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List permission sets",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			ps, err := a.Access.ListPermissionSets(cmd.Context(), d)
 			if err != nil {
 				return err
@@ -338,11 +316,7 @@ func permissionSetCmd(g *globals) *cobra.Command {
 		Use:   "show NAME|ID",
 		Short: "Show a permission set with its policies and assignments",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			p, err := a.Access.PermissionSet(cmd.Context(), d, args[0])
 			if err != nil {
 				return err
@@ -675,11 +649,7 @@ func assignmentCmd(g *globals) *cobra.Command {
 		Short:   "Assign a permission set on an account to a user or a group",
 		Example: `  gatehouse assignment create --account 111122223333 --permission-set ViewOnlyAccess --group aws-sso-read-only`,
 		Args:    cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			in, err := cf.resolve(cmd.Context(), a, d, true)
 			if err != nil {
 				return err
@@ -703,11 +673,8 @@ func assignmentCmd(g *globals) *cobra.Command {
 		Use:   "delete (ID | --account ID|NAME --permission-set NAME (--user USER | --group GROUP))",
 		Short: "Remove an assignment, by id or by its parts",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
+			var err error
 			var as access.Assignment
 			if len(args) == 1 {
 				as, err = a.Access.Assignment(cmd.Context(), d, args[0])
@@ -739,11 +706,7 @@ func assignmentCmd(g *globals) *cobra.Command {
 		Use:   "list [--account ID|NAME] [--permission-set NAME] [--user USER | --group GROUP]",
 		Short: "List assignments, by account, permission set or principal (direct assignments only; see access show)",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			in, err := lf.resolve(cmd.Context(), a, d, false)
 			if err != nil {
 				return err
@@ -780,11 +743,7 @@ func accessCmd(g *globals) *cobra.Command {
   ACCOUNT       ACCOUNT NAME  PERMISSION SET  VIA
   111122223333  Production    ViewOnlyAccess  bob -> aws-sso-read-only -> ViewOnlyAccess on 111122223333`,
 		Args: cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			u, err := findUser(cmd.Context(), a, d, userRef)
 			if err != nil {
 				return err
@@ -823,11 +782,7 @@ func accessCmd(g *globals) *cobra.Command {
 		Use:   "who --account ID|NAME [--permission-set NAME]",
 		Short: "List the users who can reach an account, through which permission set and which group path",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			acct, err := a.Access.Account(cmd.Context(), d, accountRef)
 			if err != nil {
 				return err

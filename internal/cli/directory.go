@@ -147,11 +147,7 @@ func scimCmd(g *globals) *cobra.Command {
 		Use:   "create",
 		Short: "Create a token; prints the SCIM endpoint and the token once",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			t, err := a.Dir.CreateToken(cmd.Context(), d, time.Duration(expires), description, event(cmd.Context(), audit.SourceDirectory, "CreateToken", false))
 			if err != nil {
 				return err
@@ -177,11 +173,7 @@ func scimCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List tokens (never shows secrets)",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), listDir)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&listDir, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			ts, err := a.DB.ListTokens(cmd.Context(), d.ID)
 			if err != nil {
 				return err

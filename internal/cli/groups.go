@@ -70,11 +70,7 @@ func groupCmd(g *globals) *cobra.Command {
 		Use:   "create DISPLAYNAME",
 		Short: "Create a group",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			obj := map[string]any{"displayName": args[0]}
 			if externalID != "" {
 				obj["externalId"] = externalID
@@ -110,11 +106,7 @@ func groupCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List groups",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			page, err := a.Dir.ListGroups(cmd.Context(), d, directory.Query{Count: count, StartIndex: 1})
 			if err != nil {
 				return err
@@ -142,11 +134,7 @@ func groupCmd(g *globals) *cobra.Command {
 		Use:   "show ID|DISPLAYNAME",
 		Short: "Show a group and its members",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			grp, err := findGroup(cmd.Context(), a, d, args[0])
 			if err != nil {
 				return err
@@ -177,11 +165,7 @@ func groupCmd(g *globals) *cobra.Command {
 		Use:   "delete ID|DISPLAYNAME",
 		Short: "Delete a group (refused while access assignments name it, unless --cascade)",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			grp, err := findGroup(cmd.Context(), a, d, args[0])
 			if err != nil {
 				return err
@@ -203,11 +187,7 @@ func groupCmd(g *globals) *cobra.Command {
 			Use:   use + " GROUP MEMBER...",
 			Short: short,
 			Args:  cobra.MinimumNArgs(2),
-			RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-				d, err := a.Dir.Directory(cmd.Context(), dirName)
-				if err != nil {
-					return err
-				}
+			RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 				grp, err := findGroup(cmd.Context(), a, d, args[0])
 				if err != nil {
 					return err

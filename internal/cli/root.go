@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/fault"
 )
 
@@ -114,6 +115,19 @@ func (g *globals) withApp(fn func(cmd *cobra.Command, a *app.App, args []string)
 		defer a.Close()
 		return fn(cmd, a, args)
 	}
+}
+
+// inDirectory is withApp for commands that act inside one directory: it
+// resolves the --directory flag first, so a wrong name fails before anything
+// else runs.
+func (g *globals) inDirectory(name *string, fn func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error) func(*cobra.Command, []string) error {
+	return g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+		d, err := a.Dir.Directory(cmd.Context(), *name)
+		if err != nil {
+			return err
+		}
+		return fn(cmd, a, d, args)
+	})
 }
 
 // event starts an audit event for a CLI action, attributed to the OS user.

@@ -154,11 +154,7 @@ func userCmd(g *globals) *cobra.Command {
 		Use:   "create",
 		Short: "Create a user",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			obj, err := cf.object(cmd)
 			if err != nil {
 				return err
@@ -182,11 +178,8 @@ func userCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List users, optionally with a SCIM filter",
 		Args:  cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
+			var err error
 			q := directory.Query{Count: count, StartIndex: start}
 			if listFilter != "" {
 				if q.Filter, err = filter.Parse(schema.UserResource, listFilter); err != nil {
@@ -224,11 +217,7 @@ func userCmd(g *globals) *cobra.Command {
 		Use:   "show ID|USERNAME",
 		Short: "Show a user with its groups",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			u, err := findUser(cmd.Context(), a, d, args[0])
 			if err != nil {
 				return err
@@ -253,11 +242,7 @@ func userCmd(g *globals) *cobra.Command {
 		Use:   "update ID|USERNAME",
 		Short: "Change attributes of a user (only the flags given)",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			u, err := findUser(cmd.Context(), a, d, args[0])
 			if err != nil {
 				return err
@@ -284,11 +269,7 @@ func userCmd(g *globals) *cobra.Command {
 		Use:   "delete ID|USERNAME",
 		Short: "Delete a user and its memberships (refused while access assignments name it, unless --cascade)",
 		Args:  cobra.ExactArgs(1),
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
 			u, err := findUser(cmd.Context(), a, d, args[0])
 			if err != nil {
 				return err
@@ -313,11 +294,7 @@ func userCmd(g *globals) *cobra.Command {
 familyName, displayName, email, externalId, title, active, or any SCIM attribute
 path such as name.middleName) or a JSON file (an array of SCIM User objects).`,
 		Args: cobra.NoArgs,
-		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			d, err := a.Dir.Directory(cmd.Context(), dirName)
-			if err != nil {
-				return err
-			}
+		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, _ []string) error {
 			rows, err := readPeople(importFile)
 			if err != nil {
 				return err
