@@ -160,27 +160,14 @@ func groupCmd(g *globals) *cobra.Command {
 	}
 	dirFlag(show, &dirName)
 
-	var cascade bool
-	del := &cobra.Command{
-		Use:   "delete ID|DISPLAYNAME",
-		Short: "Delete a group (refused while access assignments name it, unless --cascade)",
-		Args:  cobra.ExactArgs(1),
-		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
-			grp, err := findGroup(cmd.Context(), a, d, args[0])
-			if err != nil {
-				return err
-			}
-			ev := event(cmd.Context(), audit.SourceDirectory, "DeleteGroup", false)
-			ev.ResourceName = grp.DisplayName
-			if err := a.Dir.DeleteGroup(cmd.Context(), d, grp.ID, "", ev, directory.DeleteOptions{RefuseReferenced: !cascade}); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted group %s (%s)\n", grp.DisplayName, grp.ID)
-			return nil
-		}),
-	}
-	dirFlag(del, &dirName)
-	del.Flags().BoolVar(&cascade, "cascade", false, "also delete the access assignments that name the group (one audit event each)")
+	del := deleteCmd(g, &dirName, "group", "ID|DISPLAYNAME", "Delete a group", "DeleteGroup",
+		func(ctx context.Context, a *app.App, d directory.Directory, ref string) (string, string, error) {
+			grp, err := findGroup(ctx, a, d, ref)
+			return grp.ID, grp.DisplayName, err
+		},
+		func(ctx context.Context, a *app.App, d directory.Directory, id string, ev *audit.Event, opt directory.DeleteOptions) error {
+			return a.Dir.DeleteGroup(ctx, d, id, "", ev, opt)
+		})
 
 	membership := func(use, short, op string) *cobra.Command {
 		c := &cobra.Command{

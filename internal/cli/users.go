@@ -264,27 +264,14 @@ func userCmd(g *globals) *cobra.Command {
 	dirFlag(update, &dirName)
 	uf.register(update)
 
-	var cascade bool
-	del := &cobra.Command{
-		Use:   "delete ID|USERNAME",
-		Short: "Delete a user and its memberships (refused while access assignments name it, unless --cascade)",
-		Args:  cobra.ExactArgs(1),
-		RunE: g.inDirectory(&dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
-			u, err := findUser(cmd.Context(), a, d, args[0])
-			if err != nil {
-				return err
-			}
-			ev := event(cmd.Context(), audit.SourceDirectory, "DeleteUser", false)
-			ev.ResourceName = u.UserName
-			if err := a.Dir.DeleteUser(cmd.Context(), d, u.ID, "", ev, directory.DeleteOptions{RefuseReferenced: !cascade}); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted user %s (%s)\n", u.UserName, u.ID)
-			return nil
-		}),
-	}
-	dirFlag(del, &dirName)
-	del.Flags().BoolVar(&cascade, "cascade", false, "also delete the access assignments that name the user (one audit event each)")
+	del := deleteCmd(g, &dirName, "user", "ID|USERNAME", "Delete a user and its memberships", "DeleteUser",
+		func(ctx context.Context, a *app.App, d directory.Directory, ref string) (string, string, error) {
+			u, err := findUser(ctx, a, d, ref)
+			return u.ID, u.UserName, err
+		},
+		func(ctx context.Context, a *app.App, d directory.Directory, id string, ev *audit.Event, opt directory.DeleteOptions) error {
+			return a.Dir.DeleteUser(ctx, d, id, "", ev, opt)
+		})
 
 	var importFile string
 	imp := &cobra.Command{
@@ -338,6 +325,38 @@ path such as name.middleName) or a JSON file (an array of SCIM User objects).`,
 	imp.Flags().StringVar(&importFile, "file", "", "CSV or JSON file")
 	imp.MarkFlagRequired("file")
 	cmd.AddCommand(create, list, show, update, del, imp)
+	return cmd
+}
+
+// deleteCmd builds "user delete" and "group delete": find the principal,
+// delete it (refused while access assignments name it, unless --cascade)
+// and audit the outcome either way.
+func deleteCmd(g *globals, dirName *string, noun, arg, short, eventName string,
+	find func(ctx context.Context, a *app.App, d directory.Directory, ref string) (id, name string, err error),
+	remove func(ctx context.Context, a *app.App, d directory.Directory, id string, ev *audit.Event, opt directory.DeleteOptions) error,
+) *cobra.Command {
+	var cascade bool
+	cmd := &cobra.Command{
+		Use:   "delete " + arg,
+		Short: short + " (refused while access assignments name it, unless --cascade)",
+		Args:  cobra.ExactArgs(1),
+		RunE: g.inDirectory(dirName, func(cmd *cobra.Command, a *app.App, d directory.Directory, args []string) error {
+			id, name, err := find(cmd.Context(), a, d, args[0])
+			if err != nil {
+				return err
+			}
+			ev := event(cmd.Context(), audit.SourceDirectory, eventName, false)
+			ev.ResourceID, ev.ResourceName = id, name
+			if err := remove(cmd.Context(), a, d, id, ev, directory.DeleteOptions{RefuseReferenced: !cascade}); err != nil {
+				recordFailure(cmd.Context(), a, d, ev, err)
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s %s (%s)\n", noun, name, id)
+			return nil
+		}),
+	}
+	dirFlag(cmd, dirName)
+	cmd.Flags().BoolVar(&cascade, "cascade", false, "also delete the access assignments that name the "+noun+" (one audit event each)")
 	return cmd
 }
 

@@ -178,6 +178,10 @@ func TestAccessThroughTheCLI(t *testing.T) {
 	if _, err := s.gh("user", "delete", "alice"); err == nil || !strings.Contains(err.Error(), `user "alice" is still used by 1 account assignment`) {
 		t.Fatalf("user delete: %v", err)
 	}
+	// The refusal is in the audit trail with its reason.
+	if out := s.mustGH("audit", "lookup", "--event-name", "DeleteUser", "--user-name", "alice", "--json"); !strings.Contains(out, "is still used by 1 account assignment") {
+		t.Fatalf("refused delete not audited: %s", out)
+	}
 	if _, err := s.gh("group", "delete", "aws-sso-read-only"); err == nil || !strings.Contains(err.Error(), `group "aws-sso-read-only" is still used`) {
 		t.Fatalf("group delete: %v", err)
 	}
