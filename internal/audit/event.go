@@ -27,6 +27,20 @@ const (
 	SourceAdmin        = "admin"
 )
 
+// ChainReads names the hash chain that holds read-only events where the
+// store keeps them apart from the main chain (SQLite: a file of their own,
+// so that auditing a read never invalidates the directory file's page
+// caches; ADR 0003). Events of the main chain carry no chain name.
+const ChainReads = "reads"
+
+// ChainName is a chain's display name: "main" for the main chain.
+func ChainName(chain string) string {
+	if chain == "" {
+		return "main"
+	}
+	return chain
+}
+
 // Error codes, CloudTrail's vocabulary.
 const (
 	ErrValidation   = "ValidationException"
@@ -69,6 +83,7 @@ type Event struct {
 	ResourceID          string          `json:"resourceId,omitempty"`
 	ResourceName        string          `json:"resourceName,omitempty"` // e.g. the userName acted on
 	Sequence            int64           `json:"sequence,omitempty"`     // position in the hash chain
+	Chain               string          `json:"chain,omitempty"`        // which chain: "" (main) or ChainReads
 	PreviousHash        string          `json:"previousHash,omitempty"`
 	Hash                string          `json:"hash,omitempty"`
 	AdditionalEventData json.RawMessage `json:"additionalEventData,omitempty"`

@@ -48,6 +48,16 @@ type Cut struct {
 	Pruned   int64
 }
 
+// ChainReport is the verification result of one chain.
+type ChainReport struct {
+	Chain   string   `json:"chain"` // "main" or ChainReads
+	Checked int64    `json:"checked"`
+	Intact  bool     `json:"intact"`
+	Head    *Stored  `json:"-"`
+	Problem *Problem `json:"problem,omitempty"`
+	Cut     *Cut     `json:"cut,omitempty"`
+}
+
 // Problem is the first inconsistency verification found.
 type Problem struct {
 	Seq    int64  `json:"seq"`
@@ -58,15 +68,22 @@ type Problem struct {
 // Verifier checks a chain event by event, in ascending sequence order.
 // Feed it with Next; Result reports the first problem (nil when intact).
 type Verifier struct {
+	chain      string
 	expectSeq  int64
 	expectPrev string
 	checked    int64
 	problem    *Problem
 }
 
-// NewVerifier starts verification at the latest cut, or at the genesis.
-func NewVerifier(cut *Cut) *Verifier {
-	v := &Verifier{expectSeq: 1, expectPrev: GenesisHash}
+// NewVerifier starts verifying the main chain at the latest cut, or at the
+// genesis.
+func NewVerifier(cut *Cut) *Verifier { return NewChainVerifier("", cut) }
+
+// NewChainVerifier verifies the named chain ("" is the main chain): every
+// event must also say it belongs to that chain, so an event copied from one
+// chain into the other is caught even where the hashes happen to line up.
+func NewChainVerifier(chain string, cut *Cut) *Verifier {
+	v := &Verifier{chain: chain, expectSeq: 1, expectPrev: GenesisHash}
 	if cut != nil {
 		v.expectSeq, v.expectPrev = cut.FirstSeq, cut.PrevHash
 	}
@@ -92,6 +109,9 @@ func (v *Verifier) Next(s Stored) bool {
 	ev := s.Event
 	if ev.Sequence != s.Seq || ev.PreviousHash != s.PrevHash {
 		return fail("modified", "event %d: its body does not carry its own sequence and previous hash", s.Seq)
+	}
+	if ev.Chain != v.chain {
+		return fail("inserted", "event %d (%s) belongs to chain %q, not this one", s.Seq, ev.EventID, ev.Chain)
 	}
 	if s.PrevHash != v.expectPrev {
 		return fail("inserted", "event %d (%s): previous hash does not match event %d's hash; an event was inserted, replaced or deleted here", s.Seq, ev.EventID, s.Seq-1)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -121,42 +122,51 @@ func auditCmd(g *globals) *cobra.Command {
 		Short: "Check the hash chain; reports the first modified, inserted or deleted event",
 		Args:  cobra.NoArgs,
 		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, _ []string) error {
-			checked, head, problem, err := a.DB.VerifyChain(cmd.Context())
+			reports, err := a.DB.VerifyChains(cmd.Context())
 			if err != nil {
 				return err
 			}
-			cut, _ := a.DB.LatestCut(cmd.Context())
-			out := map[string]any{"checked": checked, "intact": problem == nil}
-			if problem != nil {
-				out["problem"] = problem
-			}
-			if head != nil {
-				out["head"] = map[string]any{"seq": head.Seq, "hash": head.Hash}
-			}
-			if cut != nil {
-				out["cut"] = cut
+			var checked int64
+			var broken []string
+			chains := make([]map[string]any, 0, len(reports))
+			for _, r := range reports {
+				checked += r.Checked
+				c := map[string]any{"chain": r.Chain, "checked": r.Checked, "intact": r.Intact}
+				if r.Problem != nil {
+					c["problem"] = r.Problem
+					broken = append(broken, fmt.Sprintf("%s chain at event %d", r.Chain, r.Problem.Seq))
+				}
+				if r.Head != nil {
+					c["head"] = map[string]any{"seq": r.Head.Seq, "hash": r.Head.Hash}
+				}
+				if r.Cut != nil {
+					c["cut"] = r.Cut
+				}
+				chains = append(chains, c)
 			}
 			if g.json {
-				if err := printJSON(cmd.OutOrStdout(), out); err != nil {
+				if err := printJSON(cmd.OutOrStdout(), map[string]any{"checked": checked, "intact": len(broken) == 0, "chains": chains}); err != nil {
 					return err
 				}
 			} else {
 				w := cmd.OutOrStdout()
-				if cut != nil {
-					fmt.Fprintf(w, "chain starts at event %d (retention cut %s, %d events pruned)\n", cut.FirstSeq, cut.At.Format(time.RFC3339), cut.Pruned)
-				}
-				if problem == nil {
-					fmt.Fprintf(w, "intact: %d events verified", checked)
-					if head != nil {
-						fmt.Fprintf(w, "; head is event %d with hash %s (record it to detect truncation later)", head.Seq, head.Hash)
+				for _, r := range reports {
+					if r.Cut != nil {
+						fmt.Fprintf(w, "%s chain starts at event %d (retention cut %s, %d events pruned)\n", r.Chain, r.Cut.FirstSeq, r.Cut.At.Format(time.RFC3339), r.Cut.Pruned)
+					}
+					if r.Problem != nil {
+						fmt.Fprintf(w, "%s chain BROKEN at event %d (%s): %s\n", r.Chain, r.Problem.Seq, r.Problem.Kind, r.Problem.Detail)
+						continue
+					}
+					fmt.Fprintf(w, "%s chain intact: %d events verified", r.Chain, r.Checked)
+					if r.Head != nil {
+						fmt.Fprintf(w, "; head is event %d with hash %s (record it to detect truncation later)", r.Head.Seq, r.Head.Hash)
 					}
 					fmt.Fprintln(w)
-				} else {
-					fmt.Fprintf(w, "BROKEN at event %d (%s): %s\n", problem.Seq, problem.Kind, problem.Detail)
 				}
 			}
-			if problem != nil {
-				return fmt.Errorf("audit chain broken at event %d", problem.Seq)
+			if len(broken) > 0 {
+				return fmt.Errorf("audit chain broken: %s", strings.Join(broken, ", "))
 			}
 			return nil
 		}),

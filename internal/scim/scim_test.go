@@ -52,6 +52,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
 // URNs used throughout the tests.
@@ -569,15 +570,22 @@ func (ev event) str(path string) string {
 	return s
 }
 
-// events returns every stored audit event in sequence order. Read-only
-// calls are buffered by the recorder: call e.close() first (or poll) to
-// see all of them.
+// events returns every stored audit event: the main chain in sequence
+// order, then (SQLite) the read-event chain's file. Read-only calls are
+// buffered by the recorder: call e.close() first (or poll) to see all of
+// them.
 func (e *env) events(t testing.TB) []event {
 	t.Helper()
-	driver, dsn := "sqlite", "file:"+e.dbPath+"?_pragma=query_only(1)&_pragma=busy_timeout(10000)"
 	if e.isPostgres() {
-		driver, dsn = "pgx", e.dbPath
+		return readEvents(t, "pgx", e.dbPath)
 	}
+	const opts = "?_pragma=query_only(1)&_pragma=busy_timeout(10000)"
+	return append(readEvents(t, "sqlite", "file:"+e.dbPath+opts),
+		readEvents(t, "sqlite", "file:"+sqlstore.ReadEventsPath(e.dbPath)+opts)...)
+}
+
+func readEvents(t testing.TB, driver, dsn string) []event {
+	t.Helper()
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatalf("open audit db: %v", err)
@@ -633,8 +641,10 @@ func (e *env) checkSecrets() {
 		if e.isPostgres() {
 			break // the audit events and the logs are still searched
 		}
-		if b, err := os.ReadFile(e.dbPath + suffix); err == nil {
-			files = append(files, b)
+		for _, path := range []string{e.dbPath, sqlstore.ReadEventsPath(e.dbPath)} {
+			if b, err := os.ReadFile(path + suffix); err == nil {
+				files = append(files, b)
+			}
 		}
 	}
 	logs := e.logs.String()

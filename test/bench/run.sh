@@ -92,7 +92,7 @@ start_server() {
 
 # fresh_db NAME SRC: a private copy of a seeded database.
 fresh_db() {
-	rm -f "$WORK/$1.db" "$WORK/$1.db-wal" "$WORK/$1.db-shm"
+	rm -f "$WORK/$1".db* "$WORK/$1"-audit-reads.db*
 	cp "$2" "$WORK/$1.db"
 	echo "$WORK/$1.db"
 }

@@ -13,19 +13,37 @@ import (
 // event needs the hash of the one before it.
 const auditLockKey = 0x6761746568 // "gateh"
 
-// insertEvent appends ev to the hash chain inside tx. A nil event is a no-op
+// auditChain is one hash chain and the store that holds it. order breaks
+// ties between chains when events are merged by time.
+type auditChain struct {
+	name  string // "" for the main chain, audit.ChainReads
+	order int
+	db    *DB
+}
+
+// auditChains lists the chains: the main one, and on SQLite the read-event
+// chain in its own file.
+func (db *DB) auditChains() []auditChain {
+	cs := []auditChain{{name: "", order: 0, db: db}}
+	if db.reads != nil {
+		cs = append(cs, auditChain{name: audit.ChainReads, order: 1, db: db.reads})
+	}
+	return cs
+}
+
+// insertEvent appends ev to the main chain inside tx. A nil event is a no-op
 // so that callers can pass an optional event straight through.
 func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, ev *audit.Event) error {
 	if ev == nil {
 		return nil
 	}
-	return db.appendEvents(ctx, tx, []*audit.Event{ev})
+	return db.appendEvents(ctx, tx, "", []*audit.Event{ev})
 }
 
-// appendEvents appends events to the chain inside tx: it reads the chain head
+// appendEvents appends events to chain inside tx: it reads the chain head
 // once (the transaction holds the write lock: SQLite's single writer, or the
 // advisory lock on PostgreSQL) and inserts through one prepared statement.
-func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, evs []*audit.Event) error {
+func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, chain string, evs []*audit.Event) error {
 	if db.dialect == Postgres {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
 			return fmt.Errorf("audit chain lock: %w", err)
@@ -49,7 +67,7 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, evs []*audit.Event) 
 	defer stmt.Close()
 	for _, ev := range evs {
 		seq++
-		ev.Sequence, ev.PreviousHash = seq, prev
+		ev.Sequence, ev.PreviousHash, ev.Chain = seq, prev, chain
 		hash, body, err := audit.ChainHash(*ev)
 		if err != nil {
 			return err
@@ -67,10 +85,26 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, evs []*audit.Event) 
 }
 
 // RecordEvents appends events that belong to no data change (reads,
-// rejected requests) in one transaction.
+// rejected requests), one transaction per chain: read-only events go to the
+// read-event chain where the store has one, the others to the main chain.
 func (db *DB) RecordEvents(ctx context.Context, evs []*audit.Event) error {
-	if len(evs) == 0 {
-		return nil
+	main, reads := evs, []*audit.Event(nil)
+	if db.reads != nil {
+		main = nil
+		for _, ev := range evs {
+			if ev.ReadOnly {
+				reads = append(reads, ev)
+			} else {
+				main = append(main, ev)
+			}
+		}
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error { return db.appendEvents(ctx, tx, evs) })
+	var err error
+	if len(reads) > 0 {
+		err = db.reads.tx(ctx, func(tx *sql.Tx) error { return db.reads.appendEvents(ctx, tx, audit.ChainReads, reads) })
+	}
+	if len(main) > 0 {
+		err = errors.Join(err, db.tx(ctx, func(tx *sql.Tx) error { return db.appendEvents(ctx, tx, "", main) }))
+	}
+	return err
 }

@@ -35,7 +35,7 @@ func TestAuditChainVerifyDetectsTampering(t *testing.T) {
 		if err := db.RecordEvents(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
-		n, head, problem, err := db.VerifyChain(ctx)
+		n, head, problem, err := verifyMain(db)
 		if err != nil || problem != nil || n != 5 || head.Seq != 5 {
 			t.Fatalf("intact chain: n=%d head=%v problem=%v err=%v", n, head, problem, err)
 		}
@@ -44,21 +44,21 @@ func TestAuditChainVerifyDetectsTampering(t *testing.T) {
 		if _, err := raw.Exec(`UPDATE audit_events SET body = replace(body, 'alice', 'mallory') WHERE seq = 3`); err != nil {
 			t.Fatal(err)
 		}
-		_, _, problem, _ = db.VerifyChain(ctx)
+		_, _, problem, _ = verifyMain(db)
 		if problem == nil || problem.Seq != 3 || problem.Kind != "modified" {
 			t.Fatalf("edited body: problem = %+v", problem)
 		}
 		// An edited indexed column is caught too.
 		raw.Exec(`UPDATE audit_events SET body = replace(body, 'mallory', 'alice') WHERE seq = 3`)
 		raw.Exec(`UPDATE audit_events SET error_code = 'x' WHERE seq = 2`)
-		_, _, problem, _ = db.VerifyChain(ctx)
+		_, _, problem, _ = verifyMain(db)
 		if problem == nil || problem.Seq != 2 {
 			t.Fatalf("edited column: problem = %+v", problem)
 		}
 		raw.Exec(`UPDATE audit_events SET error_code = NULL WHERE seq = 2`)
 		// A deleted event is reported as missing.
 		raw.Exec(`DELETE FROM audit_events WHERE seq = 4`)
-		_, _, problem, _ = db.VerifyChain(ctx)
+		_, _, problem, _ = verifyMain(db)
 		if problem == nil || problem.Seq != 4 || problem.Kind != "deleted" {
 			t.Fatalf("deleted event: problem = %+v", problem)
 		}
@@ -93,10 +93,21 @@ func TestAuditRollbackLeavesNoEvent(t *testing.T) {
 		if len(events) != 2 || events[0].EventName != "CreateUser" || events[1].EventName != "CreateDirectory" {
 			t.Fatalf("events after one success and two rollbacks: %+v", names(events))
 		}
-		if n, _, problem, _ := db.VerifyChain(ctx); problem != nil || n != 2 {
+		if n, _, problem, _ := verifyMain(db); problem != nil || n != 2 {
 			t.Fatalf("chain after rollbacks: %d, %+v", n, problem)
 		}
 	})
+}
+
+// verifyMain verifies the store's chains and returns the main chain's
+// result.
+func verifyMain(db *sqlstore.DB) (int64, *audit.Stored, *audit.Problem, error) {
+	reports, err := db.VerifyChains(context.Background())
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	r := reports[0]
+	return r.Checked, r.Head, r.Problem, nil
 }
 
 func names(evs []audit.Event) []string {
@@ -188,17 +199,18 @@ func TestAuditPruneKeepsChainVerifiable(t *testing.T) {
 		if err != nil || n != 5 {
 			t.Fatalf("pruned %d, %v; want 5", n, err)
 		}
-		cut, _ := db.LatestCut(ctx)
+		reports, _ := db.VerifyChains(ctx)
+		cut := reports[0].Cut
 		if cut == nil || cut.FirstSeq != 6 || cut.Pruned != 5 {
 			t.Fatalf("cut = %+v", cut)
 		}
-		checked, head, problem, err := db.VerifyChain(ctx)
+		checked, head, problem, err := verifyMain(db)
 		if err != nil || problem != nil || checked != 6 || head.Seq != 11 {
 			t.Fatalf("after prune: checked %d head %+v problem %+v err %v", checked, head, problem, err)
 		}
 		// Deleting the first kept event is still detected.
 		sqlstore.RawDB(db).Exec(`DELETE FROM audit_events WHERE seq = 6`)
-		if _, _, problem, _ := db.VerifyChain(ctx); problem == nil || problem.Seq != 6 {
+		if _, _, problem, _ := verifyMain(db); problem == nil || problem.Seq != 6 {
 			t.Fatalf("deletion after cut: %+v", problem)
 		}
 	})

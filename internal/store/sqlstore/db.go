@@ -39,10 +39,18 @@ const (
 // writer connection (SQLite allows one writer; a single connection turns lock
 // contention into queueing in Go) whose transactions begin IMMEDIATE, and a
 // reader pool for concurrent reads under WAL. PostgreSQL uses one pool.
+//
+// On SQLite, read-only audit events live in a second file with its own hash
+// chain (reads; see ReadEventsPath and ADR 0003): every commit to a SQLite
+// file makes all other connections drop their page caches, so batches of
+// read events written into the directory's file would cost every reader its
+// cache several times a second.
 type DB struct {
-	dialect Dialect
-	w       *sql.DB
-	r       *sql.DB
+	dialect    Dialect
+	w          *sql.DB
+	r          *sql.DB
+	migrations string // embedded migrations directory
+	reads      *DB    // SQLite only: the read-event chain's own file
 }
 
 // IsPostgresDSN reports whether dsn selects PostgreSQL.
@@ -61,7 +69,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		}
 		p.SetMaxOpenConns(32)
 		p.SetMaxIdleConns(32)
-		db := &DB{dialect: Postgres, w: p, r: p}
+		db := &DB{dialect: Postgres, w: p, r: p, migrations: "postgres"}
 		if err := db.Ping(ctx); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", err)
@@ -71,7 +79,31 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return openSQLite(ctx, dsn)
 }
 
+// ReadEventsPath is the SQLite file that holds the read-event audit chain
+// of the database at path: gatehouse.db -> gatehouse-audit-reads.db. It is
+// part of the database (back both files up together).
+func ReadEventsPath(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-audit-reads" + ext
+}
+
 func openSQLite(ctx context.Context, path string) (*DB, error) {
+	db, err := openSQLiteFile(ctx, path, "sqlite", "FULL")
+	if err != nil {
+		return nil, err
+	}
+	// Read events wait up to a second in the recorder's buffer before they
+	// are written, so a power loss can already cost the last second of
+	// them; an fsync per batch would buy nothing. synchronous=NORMAL in WAL
+	// mode syncs at checkpoints and never corrupts the file.
+	if db.reads, err = openSQLiteFile(ctx, ReadEventsPath(path), "sqlite-audit-reads", "NORMAL"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openSQLiteFile(ctx context.Context, path, migrations, synchronous string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("empty SQLite path")
 	}
@@ -86,7 +118,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// keeps the audit trail's index pages hot, readers a directory's working
 	// set; memory-mapped reads avoid a pread per page.
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)" +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + synchronous + ")&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)" +
 		"&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)"
 	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
@@ -105,7 +137,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	n := max(4, 2*runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db := &DB{dialect: SQLite, w: w, r: r}
+	db := &DB{dialect: SQLite, w: w, r: r, migrations: migrations}
 	// The writer must connect first: it creates the file and switches it to WAL.
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
@@ -122,14 +154,22 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.w.PingContext(ctx); err != nil {
 		return err
 	}
+	if db.reads != nil {
+		if err := db.reads.Ping(ctx); err != nil {
+			return err
+		}
+	}
 	return db.r.PingContext(ctx)
 }
 
-// Close closes both pools.
+// Close closes the pools (and the read-event file's).
 func (db *DB) Close() error {
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
+	}
+	if db.reads != nil {
+		err = errors.Join(err, db.reads.Close())
 	}
 	return err
 }
@@ -139,7 +179,7 @@ func (db *DB) Close() error {
 func (db *DB) Stats() (writer, reader sql.DBStats) { return db.w.Stats(), db.r.Stats() }
 
 func (db *DB) provider() (*goose.Provider, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
+	sub, err := fs.Sub(migrations, "migrations/"+db.migrations)
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +205,11 @@ func (db *DB) Migrate(ctx context.Context) (int64, error) {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return 0, fmt.Errorf("apply migrations: %w", err)
+	}
+	if db.reads != nil {
+		if _, err := db.reads.Migrate(ctx); err != nil {
+			return 0, fmt.Errorf("read-event audit file: %w", err)
+		}
 	}
 	return p.GetDBVersion(ctx)
 }
