@@ -48,7 +48,7 @@ const (
 type DB struct {
 	dialect    Dialect
 	w          *sql.DB
-	r          *sql.DB
+	r          *readPool
 	migrations string // embedded migrations directory
 	reads      *DB    // SQLite only: the read-event chain's own file
 }
@@ -69,7 +69,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		}
 		p.SetMaxOpenConns(32)
 		p.SetMaxIdleConns(32)
-		db := &DB{dialect: Postgres, w: p, r: p, migrations: "postgres"}
+		db := &DB{dialect: Postgres, w: p, r: newReadPool(p, false), migrations: "postgres"}
 		if err := db.Ping(ctx); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", err)
@@ -137,7 +137,7 @@ func openSQLiteFile(ctx context.Context, path, migrations, synchronous string) (
 	n := max(4, 2*runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db := &DB{dialect: SQLite, w: w, r: r, migrations: migrations}
+	db := &DB{dialect: SQLite, w: w, r: newReadPool(r, true), migrations: migrations}
 	// The writer must connect first: it creates the file and switches it to WAL.
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
@@ -165,7 +165,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the pools (and the read-event file's).
 func (db *DB) Close() error {
 	err := db.w.Close()
-	if db.r != db.w {
+	if db.r.DB != db.w {
 		err = errors.Join(err, db.r.Close())
 	}
 	if db.reads != nil {
