@@ -55,6 +55,8 @@ var provRoutes = []provRoute{
 	{"GET", "/api/v1/applications/{app}/logs", "ListProvisioningLogs", true, (*ProvisioningAPI).logs},
 	{"POST", "/api/v1/applications/{app}/approve-deletes", "ApproveDeletes", false, (*ProvisioningAPI).approve},
 	{"POST", "/api/v1/applications/{app}/reject-deletes", "RejectDeletes", false, (*ProvisioningAPI).reject},
+	{"POST", "/api/v1/applications/{app}/start", "EnableApplication", false, (*ProvisioningAPI).start},
+	{"POST", "/api/v1/applications/{app}/pause", "DisableApplication", false, (*ProvisioningAPI).pause},
 }
 
 // Routes mounts the provisioning endpoints.
@@ -223,7 +225,11 @@ func (x *ProvisioningAPI) get(w http.ResponseWriter, r *http.Request, c *provCal
 func assignmentViews(as []provisioning.Assignment) []map[string]any {
 	out := []map[string]any{}
 	for _, a := range as {
-		out = append(out, map[string]any{"type": a.ObjectType, "id": a.ObjectID, "name": a.Display, "assigned": a.Created})
+		v := map[string]any{"type": a.ObjectType, "id": a.ObjectID, "name": a.Display, "assigned": a.Created}
+		if a.Role != "" {
+			v["role"] = a.Role
+		}
+		out = append(out, v)
 	}
 	return out
 }
@@ -323,6 +329,7 @@ func (x *ProvisioningAPI) assign(w http.ResponseWriter, r *http.Request, c *prov
 	var body struct {
 		Type      string `json:"type"`
 		Principal string `json:"principal"`
+		Role      string `json:"role"` // app role the assignment grants (optional)
 	}
 	if err := decodeJSON(r, &body); err != nil {
 		return err
@@ -331,12 +338,12 @@ func (x *ProvisioningAPI) assign(w http.ResponseWriter, r *http.Request, c *prov
 	if err != nil {
 		return err
 	}
-	as, err := x.Prov.Assign(r.Context(), r.PathValue("app"), typ, body.Principal, c.ev)
+	as, err := x.Prov.AssignWithRole(r.Context(), r.PathValue("app"), typ, body.Principal, body.Role, c.ev)
 	if err != nil {
 		return err
 	}
 	c.committed = true
-	httpx.WriteJSON(w, http.StatusCreated, map[string]any{"type": as.ObjectType, "id": as.ObjectID, "name": as.Display, "assigned": as.Created})
+	httpx.WriteJSON(w, http.StatusCreated, assignmentViews([]provisioning.Assignment{as})[0])
 	return nil
 }
 
@@ -499,6 +506,9 @@ func (x *ProvisioningAPI) status(w http.ResponseWriter, r *http.Request, c *prov
 	if st.State.Quarantine != nil {
 		out["quarantine"] = st.State.Quarantine
 	}
+	if st.State.Disabled != nil && !st.App.Enabled {
+		out["disabled"] = st.State.Disabled
+	}
 	if st.State.LeaseOwner != "" && st.State.LeaseExpires.After(time.Now()) {
 		out["runningOn"] = st.State.LeaseOwner
 	}
@@ -577,5 +587,28 @@ func (x *ProvisioningAPI) reject(w http.ResponseWriter, r *http.Request, c *prov
 	}
 	c.committed = true
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"rejected": n})
+	return nil
+}
+
+// start enables an application (Entra's Start): quarantine and the reason it
+// was disabled are cleared and a cycle is requested.
+func (x *ProvisioningAPI) start(w http.ResponseWriter, r *http.Request, c *provCall) error {
+	a, err := x.Prov.Start(r.Context(), r.PathValue("app"), c.ev)
+	if err != nil {
+		return err
+	}
+	c.committed = true
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"application": a.Name, "enabled": a.Enabled})
+	return nil
+}
+
+// pause disables an application until start; its state is kept.
+func (x *ProvisioningAPI) pause(w http.ResponseWriter, r *http.Request, c *provCall) error {
+	a, err := x.Prov.Pause(r.Context(), r.PathValue("app"), c.ev)
+	if err != nil {
+		return err
+	}
+	c.committed = true
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"application": a.Name, "enabled": a.Enabled})
 	return nil
 }

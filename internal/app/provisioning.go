@@ -30,6 +30,7 @@ func (a *App) openProvisioning() {
 	p.FullSyncEvery = time.Duration(a.Cfg.Prov.FullSyncEvery)
 	p.LeaseTTL = time.Duration(a.Cfg.Prov.LeaseTTL)
 	p.LogRetention = time.Duration(a.Cfg.Prov.LogRetention)
+	p.QuarantineDisableAfter = time.Duration(a.Cfg.Prov.QuarantineDisableAfter)
 	var once sync.Once
 	var key *seal.Key
 	var keyErr error

@@ -22,6 +22,7 @@ func init() {
 		"RestartProvisioning", "StageDeletes", "ApproveDeletes", "RejectDeletes",
 		"ListApplications", "GetApplication", "ListApplicationAssignments", "GetAttributeMappings",
 		"GetProvisioningStatus", "ListProvisioningLogs", "StartProvisioning", "ProvisionOnDemand",
+		"EnableApplication", "DisableApplication",
 		// Access model.
 		"CreateAccount", "DeleteAccount", "CreatePermissionSet", "UpdatePermissionSet", "DeletePermissionSet",
 		"AttachManagedPolicyToPermissionSet", "DetachManagedPolicyFromPermissionSet",

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,7 +86,7 @@ func appCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Provisioning applications: push users and groups from a directory into SCIM 2.0 targets"}
 	cmd.AddCommand(appCreateCmd(g), appListCmd(g), appShowCmd(g), appUpdateCmd(g), appDeleteCmd(g), appTestCmd(g),
 		appAssignCmd(g, true), appAssignCmd(g, false), appMappingsCmd(g), appProvisionCmd(g), appLogsCmd(g), appStatusCmd(g),
-		appDeletesCmd(g, true), appDeletesCmd(g, false))
+		appDeletesCmd(g, true), appDeletesCmd(g, false), appStartCmd(g, true), appStartCmd(g, false))
 	return cmd
 }
 
@@ -185,7 +184,11 @@ func appShowCmd(g *globals) *cobra.Command {
 			if g.json {
 				var as []map[string]any
 				for _, y := range st.Assignments {
-					as = append(as, map[string]any{"type": y.ObjectType, "id": y.ObjectID, "name": y.Display, "assigned": y.Created})
+					v := map[string]any{"type": y.ObjectType, "id": y.ObjectID, "name": y.Display, "assigned": y.Created}
+					if y.Role != "" {
+						v["role"] = y.Role
+					}
+					as = append(as, v)
 				}
 				return printJSON(cmd.OutOrStdout(), map[string]any{"application": toAppJSON(x, st.Directory), "assignments": nonNilMaps(as),
 					"linked": st.Linked, "deprovisioned": st.Disabled})
@@ -204,7 +207,11 @@ func appShowCmd(g *globals) *cobra.Command {
 				{"linked", fmt.Sprintf("%d users, %d groups (%d users deprovisioned)", st.Linked[provisioning.TypeUser], st.Linked[provisioning.TypeGroup], st.Disabled[provisioning.TypeUser])},
 			}
 			for _, y := range st.Assignments {
-				rows = append(rows, []string{"assigned " + strings.ToLower(y.ObjectType), y.Display + " (" + y.ObjectID + ")"})
+				v := y.Display + " (" + y.ObjectID + ")"
+				if y.Role != "" {
+					v += ", role " + y.Role
+				}
+				rows = append(rows, []string{"assigned " + strings.ToLower(y.ObjectType), v})
 			}
 			return printTable(cmd.OutOrStdout(), []string{"FIELD", "VALUE"}, rows)
 		}),
@@ -403,7 +410,7 @@ func appTestCmd(g *globals) *cobra.Command {
 }
 
 func appAssignCmd(g *globals, assign bool) *cobra.Command {
-	var user, group string
+	var user, group, role string
 	use, short, name := "assign NAME", "Put a user or a group (its members, nested groups too) in the application's scope", "AssignToApplication"
 	if !assign {
 		use, short, name = "unassign NAME", "Remove an assignment; the next cycle disables what leaves the scope", "UnassignFromApplication"
@@ -424,7 +431,7 @@ func appAssignCmd(g *globals, assign bool) *cobra.Command {
 			var as provisioning.Assignment
 			var err error
 			if assign {
-				as, err = a.Prov.Assign(cmd.Context(), args[0], typ, ref, ev)
+				as, err = a.Prov.AssignWithRole(cmd.Context(), args[0], typ, ref, role, ev)
 			} else {
 				as, err = a.Prov.Unassign(cmd.Context(), args[0], typ, ref, ev)
 			}
@@ -433,18 +440,29 @@ func appAssignCmd(g *globals, assign bool) *cobra.Command {
 				return err
 			}
 			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"application": args[0], "type": as.ObjectType, "id": as.ObjectID, "name": as.Display, "assigned": assign})
+				out := map[string]any{"application": args[0], "type": as.ObjectType, "id": as.ObjectID, "name": as.Display, "assigned": assign}
+				if as.Role != "" {
+					out["role"] = as.Role
+				}
+				return printJSON(cmd.OutOrStdout(), out)
 			}
 			verb := "assigned"
 			if !assign {
 				verb = "unassigned"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s (%s) %s application %s\n", verb, strings.ToLower(as.ObjectType), as.Display, as.ObjectID, map[bool]string{true: "to", false: "from"}[assign], args[0])
+			withRole := ""
+			if as.Role != "" {
+				withRole = " with role " + as.Role
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s (%s)%s %s application %s\n", verb, strings.ToLower(as.ObjectType), as.Display, as.ObjectID, withRole, map[bool]string{true: "to", false: "from"}[assign], args[0])
 			return nil
 		}),
 	}
 	c.Flags().StringVar(&user, "user", "", "user id or userName")
 	c.Flags().StringVar(&group, "group", "", "group id or displayName")
+	if assign {
+		c.Flags().StringVar(&role, "role", "", "app role the assignment grants to the user (or to every member of the group), for SingleAppRoleAssignment / AppRoleAssignmentsComplex mappings")
+	}
 	return c
 }
 
@@ -706,7 +724,7 @@ func printCycle(w io.Writer, c provisioning.Cycle) {
 }
 
 func appLogsCmd(g *globals) *cobra.Command {
-	var status, user, cycle, action, format string
+	var status, user, cycle, action, format, exportDir string
 	var limit int
 	var all bool
 	c := &cobra.Command{
@@ -733,9 +751,20 @@ func appLogsCmd(g *globals) *cobra.Command {
 				}
 			}
 			w := cmd.OutOrStdout()
-			var csvw *csv.Writer
+			if exportDir != "" {
+				if format != "" {
+					return fault.New(fault.InvalidValue, "export-dir", "--export-dir writes Entra's three CSV files; it does not take --format")
+				}
+				return exportLogs(cmd, g, a, x, q, exportDir)
+			}
+			switch format {
+			case "", "csv", "jsonl":
+			default:
+				return fault.New(fault.InvalidValue, "format", "format %q is not one of jsonl, csv (for Entra's three CSV files use --export-dir DIR)", format)
+			}
+			var csvw *provisioning.CSVWriter
 			if format == "csv" {
-				csvw = csv.NewWriter(w)
+				csvw = provisioning.NewCSVWriter(w)
 				csvw.Write([]string{"time", "cycleId", "changeId", "objectType", "sourceId", "sourceName", "targetId", "action", "status", "errorCode", "httpStatus", "scimType", "detail", "reason", "modifiedProperties", "recommendation"})
 			}
 			var entries []provisioning.LogEntry
@@ -812,7 +841,49 @@ func appLogsCmd(g *globals) *cobra.Command {
 	f.IntVar(&limit, "limit", 50, "entries per page (at most 1000)")
 	f.BoolVar(&all, "all", false, "every page, not just the newest")
 	f.StringVar(&format, "format", "", "export format: jsonl or csv (streams every matching entry with --all)")
+	f.StringVar(&exportDir, "export-dir", "", "write every matching entry as Entra's CSV download: "+provisioning.ExportLogsFile+", "+
+		provisioning.ExportStepsFile+" and "+provisioning.ExportModifiedFile+" in DIR, joined by changeId")
 	return c
+}
+
+// exportLogs writes every entry q selects as Entra's three CSV files.
+func exportLogs(cmd *cobra.Command, g *globals, a *app.App, x provisioning.Application, q provisioning.LogQuery, dir string) error {
+	ex, err := provisioning.CreateLogExport(dir)
+	if err != nil {
+		return err
+	}
+	if d, err := a.Prov.Directory(cmd.Context(), x); err == nil {
+		ex.SourceSystem = "Gatehouse directory " + d.Name
+	}
+	ex.TargetSystem = x.TargetURL
+	q.Limit = 1000 // every matching entry, in the largest pages the store serves
+	for {
+		page, next, err := a.DB.Logs(cmd.Context(), q)
+		if err != nil {
+			ex.Close()
+			return err
+		}
+		for _, e := range page {
+			if err := ex.Add(e); err != nil {
+				ex.Close()
+				return err
+			}
+		}
+		if next == "" {
+			break
+		}
+		q.NextToken = next
+	}
+	if err := ex.Close(); err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(cmd.OutOrStdout(), map[string]any{"directory": dir, "entries": ex.Entries, "steps": ex.Steps, "modifiedProperties": ex.Modified,
+			"files": []string{provisioning.ExportLogsFile, provisioning.ExportStepsFile, provisioning.ExportModifiedFile}})
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %d log entries to %s: %s, %s (%d steps), %s (%d modified properties); rows join by changeId\n",
+		ex.Entries, dir, provisioning.ExportLogsFile, provisioning.ExportStepsFile, ex.Steps, provisioning.ExportModifiedFile, ex.Modified)
+	return nil
 }
 
 func canonical(v string, options ...string) string {
@@ -853,6 +924,9 @@ func appStatusCmd(g *globals) *cobra.Command {
 				if st.State.Quarantine != nil {
 					out["quarantine"] = st.State.Quarantine
 				}
+				if st.State.Disabled != nil && !st.App.Enabled {
+					out["disabled"] = st.State.Disabled
+				}
 				if st.State.LeaseOwner != "" && st.State.LeaseExpires.After(time.Now()) {
 					out["runningOn"] = st.State.LeaseOwner
 				}
@@ -862,11 +936,21 @@ func appStatusCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(w, "application %s: %s and %s provisioned, %s deprovisioned\n", st.App.Name,
 				plural(st.Linked[provisioning.TypeUser], "user"), plural(st.Linked[provisioning.TypeGroup], "group"), plural(st.Disabled[provisioning.TypeUser], "user"))
 			switch {
+			case !st.App.Enabled && st.State.Disabled != nil && st.State.Disabled.Reason == provisioning.DisabledQuarantine:
+				d := st.State.Disabled
+				fmt.Fprintf(w, "state: DISABLED on %s after too long in quarantine: %s\n", d.At.Format(time.RFC3339), d.Detail)
+				fmt.Fprintf(w, "  fix the cause, then gatehouse app start %s (clears the quarantine and runs a cycle)\n", st.App.Name)
+			case !st.App.Enabled && st.State.Disabled != nil:
+				fmt.Fprintf(w, "state: disabled on %s (%s) (gatehouse app start %s)\n", st.State.Disabled.At.Format(time.RFC3339), st.State.Disabled.Detail, st.App.Name)
 			case !st.App.Enabled:
-				fmt.Fprintln(w, "state: disabled (gatehouse app update --enabled=true)")
+				fmt.Fprintf(w, "state: disabled (gatehouse app start %s)\n", st.App.Name)
 			case st.State.Quarantine != nil:
 				q := st.State.Quarantine
-				fmt.Fprintf(w, "state: QUARANTINED since %s (%s): %s; next attempt %s\n", q.Since.Format(time.RFC3339), q.Reason, q.Detail, q.NextAttempt.Format(time.RFC3339))
+				fmt.Fprintf(w, "state: QUARANTINED since %s (%s): %s; next attempt %s\n", q.Began().Format(time.RFC3339), q.Reason, q.Detail, q.NextAttempt.Format(time.RFC3339))
+				if a.Prov.QuarantineDisableAfter > 0 {
+					fmt.Fprintf(w, "  disabled automatically after %s in quarantine (on %s) unless a cycle succeeds first\n",
+						config.Duration(a.Prov.QuarantineDisableAfter), q.Began().Add(a.Prov.QuarantineDisableAfter).Format(time.RFC3339))
+				}
 			default:
 				fmt.Fprintln(w, "state: active")
 			}
@@ -940,6 +1024,46 @@ func appDeletesCmd(g *globals, approve bool) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "approved %d staged disables/deletes of %s; the next cycle sends them (gatehouse app provision %s to run it now)\n", n, args[0], args[0])
 			} else {
 				fmt.Fprintf(cmd.OutOrStdout(), "rejected %d staged disables/deletes of %s; those target objects are left alone\n", n, args[0])
+			}
+			return nil
+		}),
+	}
+}
+
+func appStartCmd(g *globals, start bool) *cobra.Command {
+	use, short, name := "start NAME", "Enable an application: clears its quarantine (and why it was disabled) and asks for a cycle now", "EnableApplication"
+	if !start {
+		use, short, name = "pause NAME", "Disable an application: the scheduler runs no cycle until start; its state is kept", "DisableApplication"
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long: short + `.
+An application that stays in quarantine longer than provisioning.quarantine_disable_after
+(default 28 days, Entra's four weeks) is disabled by the engine; gatehouse app status says so,
+and start enables it again once the cause is fixed. Start keeps the watermark, links and
+escrows (gatehouse app provision NAME --restart clears them).`,
+		Args: cobra.ExactArgs(1),
+		RunE: g.withApp(func(cmd *cobra.Command, a *app.App, args []string) error {
+			ev := appEvent(cmd.Context(), name, false)
+			var x provisioning.Application
+			var err error
+			if start {
+				x, err = a.Prov.Start(cmd.Context(), args[0], ev)
+			} else {
+				x, err = a.Prov.Pause(cmd.Context(), args[0], ev)
+			}
+			if err != nil {
+				recordAppFailure(cmd.Context(), a, ev, err)
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"application": x.Name, "enabled": x.Enabled})
+			}
+			if start {
+				fmt.Fprintf(cmd.OutOrStdout(), "started application %s: quarantine cleared, a cycle is requested (the server runs it; or now: gatehouse app provision %s)\n", x.Name, x.Name)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "paused application %s: no cycles until gatehouse app start %s\n", x.Name, x.Name)
 			}
 			return nil
 		}),

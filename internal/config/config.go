@@ -63,6 +63,10 @@ type Provisioning struct {
 	FullSyncEvery Duration `yaml:"full_sync_every"`
 	// LogRetention is how long provisioning logs and cycle records are kept.
 	LogRetention Duration `yaml:"log_retention"`
+	// QuarantineDisableAfter disables an application that has been in
+	// quarantine for longer (default 28d, Entra's four weeks; 0: never).
+	// gatehouse app start enables it again.
+	QuarantineDisableAfter Duration `yaml:"quarantine_disable_after"`
 	// NotifyWebhook receives a JSON POST when an application enters or leaves
 	// quarantine or stages deletions.
 	NotifyWebhook string `yaml:"notify_webhook"`
@@ -140,6 +144,8 @@ func Default() Config {
 			LeaseTTL:        Duration(2 * time.Minute),
 			FullSyncEvery:   Duration(24 * time.Hour),
 			LogRetention:    Duration(30 * 24 * time.Hour),
+			// Entra disables a provisioning job after four weeks in quarantine.
+			QuarantineDisableAfter: Duration(28 * 24 * time.Hour),
 		},
 	}
 }
@@ -185,6 +191,7 @@ func (c *Config) envVars() map[string]func(string) error {
 			c.HTTP.MaxBodyBytes = n
 			return err
 		},
+		"GATEHOUSE_PROVISIONING_QUARANTINE_DISABLE_AFTER": dur(&c.Prov.QuarantineDisableAfter),
 	}
 }
 
@@ -274,6 +281,11 @@ func (c Config) Validate() error {
 	}
 	if p.LogRetention < Duration(24*time.Hour) {
 		add("provisioning.log_retention: %s is shorter than one day", p.LogRetention)
+	}
+	if p.QuarantineDisableAfter != 0 && p.QuarantineDisableAfter < Duration(time.Hour) {
+		// Quarantined cycles run at most daily; a shorter limit would disable
+		// an application before it had a chance to recover.
+		add("provisioning.quarantine_disable_after: %s is shorter than one hour (0 switches automatic disabling off)", p.QuarantineDisableAfter)
 	}
 	if m := p.SMTP; m.Addr != "" {
 		if _, port, err := net.SplitHostPort(m.Addr); err != nil || port == "" {

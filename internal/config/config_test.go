@@ -100,3 +100,29 @@ func TestProvisioningAndSecretsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestQuarantineDisableAfter(t *testing.T) {
+	c := Default()
+	if time.Duration(c.Prov.QuarantineDisableAfter) != 28*24*time.Hour {
+		t.Fatalf("default quarantine_disable_after %s, want 28d (Entra's four weeks)", c.Prov.QuarantineDisableAfter)
+	}
+	env := map[string]string{"GATEHOUSE_PROVISIONING_QUARANTINE_DISABLE_AFTER": "7d"}
+	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.Prov.QuarantineDisableAfter) != 7*24*time.Hour || c.Validate() != nil {
+		t.Fatalf("env: %s %v", c.Prov.QuarantineDisableAfter, c.Validate())
+	}
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	for yaml, ok := range map[string]bool{"0s": true, "2d": true, "10m": false, "-1h": false} {
+		os.WriteFile(p, []byte("provisioning:\n  quarantine_disable_after: "+yaml+"\n"), 0o600)
+		c := Default()
+		err := c.LoadFile(p)
+		if err == nil {
+			err = c.Validate()
+		}
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "quarantine_disable_after")) {
+			t.Errorf("quarantine_disable_after: %s: %v", yaml, err)
+		}
+	}
+}

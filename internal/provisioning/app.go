@@ -125,7 +125,11 @@ type Assignment struct {
 	ObjectType string // TypeUser or TypeGroup
 	ObjectID   string
 	Display    string // userName or displayName when assigned, for listings
-	Created    time.Time
+	// Role is the app role the assignment grants ("" for none): the users it
+	// brings into scope have it, for SingleAppRoleAssignment and
+	// AppRoleAssignmentsComplex.
+	Role    string
+	Created time.Time
 }
 
 var appName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)

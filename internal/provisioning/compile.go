@@ -238,6 +238,11 @@ func compileMapping(rt *schema.ResourceType, objectType, field string, m Mapping
 		if cm.expr, err = mapping.CompileField(field, m.Source); err != nil {
 			return nil, fail("%s", faultMessage(err))
 		}
+		if cm.expr.SelectsUniqueValue() && m.Match > 0 {
+			// Entra's rule too: the value depends on what the target already
+			// holds, so matching on it would find the object it avoided.
+			return nil, fail("a SelectUniqueValue mapping cannot be a matching attribute; match on another attribute (externalId) instead")
+		}
 	default:
 		return nil, fail("type %q is not one of direct, constant, expression", m.Type)
 	}
@@ -300,8 +305,38 @@ func (e *MappingError) Error() string {
 
 func (e *MappingError) Unwrap() error { return e.Err }
 
-// Evaluate runs every mapping over env.
+// Unique reports whether a value SelectUniqueValue proposes for the target
+// attribute of mapping m is still free in the target.
+type Unique func(m *CompiledMapping, value string) (bool, error)
+
+// EvalOptions is what a cycle knows about an object beyond its attributes.
+type EvalOptions struct {
+	// Roles are the object's app roles, from the assignments that bring it
+	// into scope: SingleAppRoleAssignment, AppRoleAssignmentsComplex and
+	// [appRoleAssignments] read them.
+	Roles []string
+	// Unique checks SelectUniqueValue candidates against the target; nil
+	// leaves SelectUniqueValue unsupported (it fails with fault.Unsupported).
+	Unique Unique
+	// Linked says the object exists in the target: SelectUniqueValue
+	// mappings applied on create only are then not evaluated at all, since
+	// their value would not be sent and each evaluation queries the target.
+	Linked bool
+}
+
+// Evaluate runs every mapping over env alone: no app roles from
+// assignments, no uniqueness check (the planner's tests, previews).
 func (co *CompiledObject) Evaluate(env mapping.Env) (*Desired, error) {
+	return co.evaluate(env, nil, EvalOptions{})
+}
+
+// EvaluateWith runs every mapping over env extended by what the cycle
+// knows (o).
+func (co *CompiledObject) EvaluateWith(env mapping.Env, o EvalOptions) (*Desired, error) {
+	return co.evaluate(env, &evalEnv{base: env, roles: o.Roles}, o)
+}
+
+func (co *CompiledObject) evaluate(env mapping.Env, ext *evalEnv, o EvalOptions) (*Desired, error) {
 	d := &Desired{Values: map[string]any{}, OnCreate: map[string]bool{}, Ignored: map[string]bool{}, Empty: map[string]*CompiledMapping{}, By: map[string]*CompiledMapping{}}
 	for _, m := range co.Mappings {
 		d.By[m.Target] = m
@@ -309,8 +344,21 @@ func (co *CompiledObject) Evaluate(env mapping.Env) (*Desired, error) {
 		if m.Type == MapConstant {
 			v = m.Source
 		} else {
+			menv := env
+			if ext != nil {
+				unique := m.expr.SelectsUniqueValue()
+				if unique && o.Linked && m.Apply == ApplyOnCreate {
+					d.OnCreate[m.Target] = true // create-only: left alone on existing objects
+					continue
+				}
+				ext.unique = nil
+				if unique && o.Unique != nil {
+					ext.unique = func(value string) (bool, error) { return o.Unique(m, value) }
+				}
+				menv = ext
+			}
 			var err error
-			v, err = m.expr.Eval(env)
+			v, err = m.expr.Eval(menv)
 			if errors.Is(err, mapping.ErrIgnoreFlow) {
 				d.Ignored[m.Target] = true
 				continue
@@ -318,6 +366,11 @@ func (co *CompiledObject) Evaluate(env mapping.Env) (*Desired, error) {
 			if err != nil {
 				return nil, &MappingError{Mapping: m, Err: err}
 			}
+		}
+		if m.Apply == ApplyOnCreate {
+			// Marked whether or not it has a value: an on-create attribute
+			// that is empty now must not be removed from an existing object.
+			d.OnCreate[m.Target] = true
 		}
 		if mapping.IsNullOrEmpty(v) && m.Default != "" {
 			v = m.Default
@@ -331,12 +384,18 @@ func (co *CompiledObject) Evaluate(env mapping.Env) (*Desired, error) {
 			return nil, &MappingError{Mapping: m, Err: err}
 		}
 		d.Values[m.Target] = nv
-		if m.Apply == ApplyOnCreate {
-			d.OnCreate[m.Target] = true
-		}
 	}
 	return d, nil
 }
+
+// UniqueFilterPath is the attribute a SelectUniqueValue candidate is looked
+// up by in the target: the mapping's target path without its value filter
+// (emails[type eq "work"].value -> emails.value), so a value taken under
+// any type counts as taken and the filter stays plain RFC 7644.
+func (m *CompiledMapping) UniqueFilterPath() string { return stripIndex(m.Target) }
+
+// CaseExact reports whether the target attribute compares case-sensitively.
+func (m *CompiledMapping) CaseExact() bool { return m.target != nil && m.target.CaseExact }
 
 // normalize converts an expression value to the target attribute's type.
 func normalize(a *schema.Attribute, v mapping.Value) (any, error) {

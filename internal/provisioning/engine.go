@@ -57,7 +57,7 @@ var ErrBusy = errors.New("a cycle is already running")
 // lease in the database for its whole duration (renewed in the background),
 // so at most one cycle per application runs across processes and replicas.
 func (s *Service) RunCycle(ctx context.Context, a Application, opts RunOptions) (*Result, error) {
-	r := &runner{s: s, app: a, opts: opts, now: s.now(), escrowed: map[string]Escrow{}}
+	r := &runner{s: s, app: a, opts: opts, now: s.now(), escrowed: map[string]Escrow{}, claims: map[string]string{}}
 	if !opts.DryRun {
 		ok, err := s.Store.AcquireLease(ctx, a.ID, s.Owner, r.now, r.now.Add(s.LeaseTTL))
 		if err != nil {
@@ -157,7 +157,6 @@ type runner struct {
 	head  int64
 
 	startRequests int64
-	listRequests  int64
 	startedAt     time.Time
 	phaseStart    time.Time
 	phases        []string
@@ -165,6 +164,9 @@ type runner struct {
 	groupIndex    *targetIndex
 	escrowed      map[string]Escrow
 	intents       map[string]bool // source ids with a create/delete left by a crash
+	// claims are the SelectUniqueValue values chosen in this cycle (type,
+	// target attribute and value -> source id), guarded by mu.
+	claims map[string]string
 
 	mu        sync.Mutex
 	index     map[string]*LinkRef // source id -> link (updated as results come in)
@@ -587,13 +589,14 @@ func (r *runner) plan(ctx context.Context, typ string, ids []string, deleted map
 			}
 			e.step(StepScope, status, scopeText(in.InScope, in.ScopeReason))
 			if in.InScope {
-				d, err := co.Evaluate(src.Env)
+				d, err := r.evaluate(ctx, co, &src, link)
 				if err != nil {
 					e.SourceName = src.Name
 					if link != nil {
 						e.TargetID = link.TargetID
 					}
 					e.Action = ActionSkip
+					r.note(err) // a uniqueness query may meet a 401
 					e.failure(err, StepAction)
 					r.done(it, nil, false)
 					continue
@@ -613,6 +616,18 @@ func (r *runner) plan(ctx context.Context, typ string, ids []string, deleted map
 					e.step(StepMatch, StatusWarning, fmt.Sprintf("%s: linked target object %s is not in the target any more (deleted out of band); matching again", CodeTargetGone, link.TargetID))
 					in.Link, link = nil, nil
 					it.gone = true
+					// Evaluated as an existing object, it skipped what only a
+					// create needs (SelectUniqueValue on create): again, as new.
+					d, err := r.evaluate(ctx, co, it.src, nil)
+					if err != nil {
+						e.Action = ActionSkip
+						r.note(err)
+						e.failure(err, StepAction)
+						r.done(it, nil, true)
+						continue
+					}
+					r.resolveRefs(it, co, d)
+					in.Desired = d
 				}
 			}
 		}
@@ -625,6 +640,76 @@ func (r *runner) plan(ctx context.Context, typ string, ids []string, deleted map
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// evaluate runs the mappings of an object in scope with what the cycle adds
+// to its attributes: the cycle's time for Now(), the app roles of its
+// assignments, and SelectUniqueValue's check against the target.
+func (r *runner) evaluate(ctx context.Context, co *CompiledObject, src *Source, link *Link) (*Desired, error) {
+	if de, ok := src.Env.(*docEnv); ok {
+		de.now = r.now
+	}
+	self := ""
+	if link != nil {
+		self = link.TargetID
+	}
+	return co.EvaluateWith(src.Env, EvalOptions{Roles: r.scope.roles[src.ID], Unique: r.uniqueCheck(ctx, src.Type, src.ID, self), Linked: link != nil})
+}
+
+// uniqueCheck answers SelectUniqueValue for one object. A candidate is free
+// when the target has no object with that value other than the object's
+// own (when it is linked: its own value is not a clash), and no other
+// object of this cycle claimed it first: objects are evaluated before any
+// of them is created, so without the claim two new users could both pick
+// jdoe. The query is the matching-style filter `attr eq "value"` through
+// the cycle's client (paced, retried; read through in a dry run).
+func (r *runner) uniqueCheck(ctx context.Context, typ, sourceID, selfTargetID string) Unique {
+	return func(m *CompiledMapping, value string) (bool, error) {
+		key := typ + "\x00" + strings.ToLower(m.Target) + "\x00" + value
+		if !m.CaseExact() {
+			key = strings.ToLower(key)
+		}
+		taken := func() bool {
+			owner, ok := r.claims[key]
+			return ok && owner != sourceID
+		}
+		r.mu.Lock()
+		claimed := taken()
+		r.mu.Unlock()
+		if claimed {
+			return false, nil
+		}
+		path := m.UniqueFilterPath()
+		filters := r.si.UserFilters
+		if typ == TypeGroup {
+			filters = r.si.GroupFilters
+		}
+		if filters != nil && !containsFold(filters, path) {
+			return false, fmt.Errorf("the target does not filter %ss on %s, so it cannot tell whether %q is taken", strings.ToLower(typ), path, value)
+		}
+		var found []target.Resource
+		var err error
+		if typ == TypeGroup {
+			found, err = r.tgt.FindGroups(ctx, path, value)
+		} else {
+			found, err = r.tgt.FindUsers(ctx, path, value)
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, f := range found {
+			if selfTargetID == "" || f.ID() != selfTargetID {
+				return false, nil
+			}
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if taken() {
+			return false, nil
+		}
+		r.claims[key] = sourceID
+		return true, nil
+	}
 }
 
 // inScope evaluates assignment and scoping filters for a loaded object.
@@ -906,8 +991,7 @@ func retryText(t time.Time) string {
 
 // event starts a system audit event about this application.
 func (r *runner) event(name string, params map[string]any) *audit.Event {
-	ev := audit.Actor{Identity: audit.UserIdentity{Type: audit.IdentitySystem, PrincipalID: "provisioning"}}.NewEvent(audit.SourceProvisioning, name, false)
-	ev.Directory, ev.ResourceID, ev.ResourceName = r.app.DirectoryID, r.app.ID, r.app.Name
+	ev := systemEvent(r.app, name)
 	if params != nil {
 		ev.SetParameters(params)
 	}
@@ -948,10 +1032,7 @@ func (r *runner) progressLoop(ctx context.Context) (stop func()) {
 
 // requests is the number of HTTP requests this cycle sent to the target.
 func (r *runner) requests() int {
-	r.mu.Lock()
-	n := r.listRequests
-	r.mu.Unlock()
-	return int(r.tgt.Stats().Requests - r.startRequests + n)
+	return int(r.tgt.Stats().Requests - r.startRequests)
 }
 
 func cloneCounts(m map[string]int) map[string]int {
@@ -1037,7 +1118,12 @@ func (r *runner) finish(ctx context.Context, bodyErr error) (*Result, error) {
 	var notify *Notification
 	err := s.Store.EndCycle(ctx, c, func(st *State) error {
 		if r.sourceOK && bodyErr == nil && r.opts.User == "" {
-			st.Watermark, st.SchemaVersion = r.head, a.SchemaVersion
+			st.Watermark = r.head
+			// An app role change during the cycle asked for a full cycle
+			// (requestRun resets the version): keep asking.
+			if st.SchemaVersion == r.state.SchemaVersion {
+				st.SchemaVersion = a.SchemaVersion
+			}
 			if r.full() {
 				st.LastFull = r.now
 			}
@@ -1053,10 +1139,13 @@ func (r *runner) finish(ctx context.Context, bodyErr error) (*Result, error) {
 		switch {
 		case q != nil:
 			if st.Quarantine == nil || st.Quarantine.Reason != q.Reason {
-				q.Since = end
+				q.Since, q.SeriesSince = end, end
+				if st.Quarantine != nil {
+					q.SeriesSince = st.Quarantine.Began() // a new reason does not restart the clock
+				}
 				notify = &Notification{Kind: NotifyQuarantined, Application: a.Name, AppID: a.ID, Reason: q.Reason, Detail: q.Detail, Time: end}
 			} else {
-				q.Since, q.Cycles = st.Quarantine.Since, st.Quarantine.Cycles+1
+				q.Since, q.SeriesSince, q.Cycles = st.Quarantine.Since, st.Quarantine.Began(), st.Quarantine.Cycles+1
 			}
 			interval = stretch(a.Interval, q.Cycles)
 			q.NextAttempt = end.Add(interval)
@@ -1098,6 +1187,12 @@ func (r *runner) finish(ctx context.Context, bodyErr error) (*Result, error) {
 	}
 	if notify != nil {
 		s.notify(ctx, *notify)
+	}
+	if q != nil && r.opts.User == "" && s.quarantineExpired(a, State{Quarantine: q}, end) {
+		// Still failing after the whole grace period: stop trying.
+		if _, err := s.disableQuarantined(ctx, a, end); err != nil {
+			s.Log.Error("provisioning: disabling a long-quarantined application", "application", a.Name, "err", err)
+		}
 	}
 	s.Log.Info("provisioning cycle finished", "application", a.Name, "cycle", c.ID, "kind", c.Kind, "status", c.Status,
 		"counts", c.Counts, "requests", c.Requests, "took_ms", end.Sub(c.Started).Milliseconds(), "phases", strings.Join(r.phases, " "))

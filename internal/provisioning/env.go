@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"encoding/json"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/directory/filter"
 	"github.com/gatehouse-id/gatehouse/internal/directory/schema"
+	"github.com/gatehouse-id/gatehouse/internal/fault"
 	"github.com/gatehouse-id/gatehouse/internal/provisioning/mapping"
 )
 
@@ -212,3 +214,65 @@ func get(m map[string]any, key string) any {
 	}
 	return nil
 }
+
+// evalEnv extends a source object's Env with what only the cycle knows: the
+// app roles of the assignments that bring the object into scope, and a
+// uniqueness check against the target for SelectUniqueValue. It forwards
+// the base's Clock and Randomness, so wrapping changes neither Now() nor
+// Guid and RandomString.
+type evalEnv struct {
+	base   mapping.Env
+	roles  []string
+	unique func(value string) (bool, error) // set per mapping
+}
+
+var (
+	_ mapping.Clock             = (*evalEnv)(nil)
+	_ mapping.Randomness        = (*evalEnv)(nil)
+	_ mapping.UniquenessChecker = (*evalEnv)(nil)
+	_ mapping.AppRoles          = (*evalEnv)(nil)
+)
+
+// Attr implements mapping.Env. [appRoleAssignments] is the roles list, the
+// same one the role functions see.
+func (e *evalEnv) Attr(name string) (mapping.Value, bool) {
+	if strings.EqualFold(strings.TrimSpace(name), "appRoleAssignments") {
+		if len(e.roles) == 0 {
+			return nil, false
+		}
+		return append([]string(nil), e.roles...), true
+	}
+	if e.base == nil {
+		return nil, false
+	}
+	return e.base.Attr(name)
+}
+
+// Now implements mapping.Clock: the base's clock when it has one.
+func (e *evalEnv) Now() time.Time {
+	if c, ok := e.base.(mapping.Clock); ok {
+		return c.Now()
+	}
+	return time.Now().UTC()
+}
+
+// Random implements mapping.Randomness: the base's source when it has one;
+// nil lets the evaluator use crypto/rand.
+func (e *evalEnv) Random() io.Reader {
+	if r, ok := e.base.(mapping.Randomness); ok {
+		return r.Random()
+	}
+	return nil
+}
+
+// IsUnique implements mapping.UniquenessChecker.
+func (e *evalEnv) IsUnique(value string) (bool, error) {
+	if e.unique == nil {
+		return false, fault.New(fault.Unsupported, "", "SelectUniqueValue needs a uniqueness check against the target, which this evaluation does not provide")
+	}
+	return e.unique(value)
+}
+
+// AppRoles implements mapping.AppRoles: in a cycle, roles come from the
+// application's assignments only (Gatehouse has no other source of them).
+func (e *evalEnv) AppRoles() []string { return append([]string(nil), e.roles...) }

@@ -2,12 +2,8 @@ package provisioning
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/provisioning/target"
 )
@@ -50,18 +46,9 @@ func (x *targetIndex) lookup(path, value string, caseExact bool) []target.Resour
 func (r *runner) listTarget(ctx context.Context, typ string, want int) (*targetIndex, error) {
 	co := r.comp.Object(typ)
 	rt := r.rt(typ)
-	endpoint := "/Users"
-	extra := ""
+	list := r.tgt.ListUsers
 	if typ == TypeGroup {
-		endpoint, extra = "/Groups", "&excludedAttributes=members"
-	}
-	c, err := target.New(target.Config{BaseURL: r.app.TargetURL, Profile: r.app.TargetProfile}, r.s.HTTP)
-	if err != nil {
-		return nil, err
-	}
-	token, err := r.s.Token(r.app)
-	if err != nil {
-		return nil, err
+		list = r.tgt.ListGroups
 	}
 	idx := &targetIndex{by: map[string]map[string][]target.Resource{}, byID: map[string]target.Resource{}}
 	var paths []string
@@ -73,14 +60,17 @@ func (r *runner) listTarget(ctx context.Context, typ string, want int) (*targetI
 	}
 	start := 1
 	for {
-		page, total, err := r.listPage(ctx, c.BaseURL()+endpoint+fmt.Sprintf("?startIndex=%d&count=%d", start, listPageSize)+extra, token)
+		// Through the cycle's client: its pacer, Retry-After hold, retries
+		// and request count apply to the listing like to any other request.
+		page, err := list(ctx, start, listPageSize)
 		if err != nil {
 			return nil, err
 		}
+		total := page.TotalResults
 		if start == 1 && total/listPageSize > want*max(len(co.Matching), 1) {
 			return nil, nil // querying per object is cheaper
 		}
-		for _, raw := range page {
+		for _, raw := range page.Resources {
 			vals := ResourceValues(rt, raw, paths)
 			res := CreateResource(rt, vals)
 			res["id"] = raw.ID()
@@ -101,62 +91,13 @@ func (r *runner) listTarget(ctx context.Context, typ string, want int) (*targetI
 				by[s] = append(by[s], res)
 			}
 		}
-		start += len(page)
-		if len(page) == 0 || start > total {
+		start += len(page.Resources)
+		if len(page.Resources) == 0 || start > total {
 			return idx, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-	}
-}
-
-// listPage reads one ListResponse page, retrying once after a 429 or 5xx.
-func (r *runner) listPage(ctx context.Context, url, token string) ([]target.Resource, int, error) {
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return nil, 0, err
-		}
-		req.Header.Set("Accept", "application/scim+json, application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		r.mu.Lock()
-		r.listRequests++
-		r.mu.Unlock()
-		resp, err := r.s.HTTP.Do(req)
-		if err != nil {
-			return nil, 0, err
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-		resp.Body.Close()
-		if err != nil {
-			return nil, 0, err
-		}
-		if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && attempt == 0 {
-			select {
-			case <-ctx.Done():
-				return nil, 0, ctx.Err()
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, 0, fmt.Errorf("listing %s answered HTTP %d", url, resp.StatusCode)
-		}
-		var lr struct {
-			TotalResults int              `json:"totalResults"`
-			Resources    []map[string]any `json:"Resources"`
-		}
-		if err := json.Unmarshal(body, &lr); err != nil {
-			return nil, 0, fmt.Errorf("listing %s: not a SCIM ListResponse: %v", url, err)
-		}
-		out := make([]target.Resource, 0, len(lr.Resources))
-		for _, m := range lr.Resources {
-			if target.Resource(m).ID() != "" {
-				out = append(out, m)
-			}
-		}
-		return out, lr.TotalResults, nil
 	}
 }
 

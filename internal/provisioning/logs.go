@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/fault"
 	"github.com/gatehouse-id/gatehouse/internal/provisioning/target"
 )
 
@@ -19,6 +20,7 @@ const (
 	CodeStaged           = "DELETION_THRESHOLD"
 	CodeSuspiciousSource = "SUSPICIOUS_SOURCE_READ"
 	CodeTargetGone       = "TARGET_OBJECT_GONE"
+	CodeNoUniqueValue    = "NO_UNIQUE_VALUE"
 )
 
 // EngineCatalogue documents the engine's own codes (docs/provisioning.md).
@@ -37,6 +39,8 @@ var EngineCatalogue = []target.CodeInfo{
 		Recommendation: "Review the staged objects (gatehouse app status NAME); if they are intended run gatehouse app approve-deletes NAME, otherwise fix the assignment or scoping mistake and run gatehouse app reject-deletes NAME."},
 	{Code: CodeSuspiciousSource, Meaning: "The source read returned nothing in scope while objects are provisioned; no disable or delete was sent.",
 		Recommendation: "Check that the source directory and the assignments are intact; if the scope really is empty now, unassign explicitly or approve the deletes."},
+	{Code: CodeNoUniqueValue, Meaning: "SelectUniqueValue found every candidate value already taken in the target (Entra escrows such objects too); nothing was sent.",
+		Recommendation: "Add another candidate rule to the SelectUniqueValue expression (for example with a number or the middle name), or free one of the values in the target; the object is retried on the escrow schedule."},
 	{Code: CodeTargetGone, Meaning: "The linked target object no longer exists (deleted in the target out of band); the engine re-matched or re-created it.",
 		Recommendation: "None needed; if objects keep disappearing, find what deletes them in the target."},
 }
@@ -70,6 +74,11 @@ func (e *LogEntry) failure(err error, step string) {
 		e.Recommendation = te.Recommendation()
 		e.Response = &Response{Method: te.Method, URL: te.URL, Status: te.Status, ScimType: te.ScimType, Detail: te.Detail}
 		e.Reason = te.Error()
+		if errors.As(err, &me) {
+			e.Reason = me.Error() // names the mapping whose query failed
+		}
+	case errors.As(err, &me) && fault.Is(me.Err, fault.Uniqueness):
+		e.ErrorCode, e.Reason, e.Recommendation = CodeNoUniqueValue, me.Error(), recommendation(CodeNoUniqueValue)
 	case errors.As(err, &me):
 		e.ErrorCode, e.Reason, e.Recommendation = CodeMappingFailed, me.Error(), recommendation(CodeMappingFailed)
 	default:

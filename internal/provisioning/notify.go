@@ -7,6 +7,9 @@ const (
 	NotifyQuarantined = "quarantined"
 	NotifyReleased    = "released"
 	NotifyStaged      = "deletes-staged"
+	// NotifyDisabled: quarantined longer than
+	// provisioning.quarantine_disable_after, the application was disabled.
+	NotifyDisabled = "disabled"
 )
 
 // Notification tells an operator that an application needs attention. It is

@@ -64,7 +64,8 @@ func (s *Service) RunScheduler(ctx context.Context, tick time.Duration) {
 // Due lists the enabled applications whose next cycle is due: never run,
 // asked for (assignment change, approve-deletes, API), or past next_run
 // (which quarantine stretches). Applications whose lease is held elsewhere
-// are left out.
+// are left out; one quarantined for longer than QuarantineDisableAfter is
+// disabled instead.
 func (s *Service) Due(ctx context.Context) ([]Application, error) {
 	apps, err := s.Store.ListApps(ctx)
 	if err != nil {
@@ -81,6 +82,14 @@ func (s *Service) Due(ctx context.Context) ([]Application, error) {
 			return nil, err
 		}
 		if st.LeaseOwner != "" && st.LeaseExpires.After(now) {
+			continue
+		}
+		if s.quarantineExpired(a, st, now) {
+			// Quarantined for longer than allowed: disable instead of
+			// running (Entra disables a job after four weeks).
+			if _, err := s.disableQuarantined(ctx, a, now); err != nil {
+				s.Log.Error("provisioning: disabling a long-quarantined application", "application", a.Name, "err", err)
+			}
 			continue
 		}
 		if st.RunRequested || st.NextRun.IsZero() || !st.NextRun.After(now) {

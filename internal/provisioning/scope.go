@@ -21,6 +21,23 @@ type scopeSet struct {
 	members map[string][]string
 	// assignments is how many assignments the application has.
 	assignments int
+	// roles are the app roles of the objects in scope: the roles of the
+	// assignments that bring them in (directly, or through an assigned group
+	// they are a member of, nesting included).
+	roles map[string][]string
+}
+
+// addRole records that an assignment gives object id the role.
+func (sc *scopeSet) addRole(id, role string) {
+	if role == "" {
+		return
+	}
+	for _, r := range sc.roles[id] {
+		if r == role {
+			return
+		}
+	}
+	sc.roles[id] = append(sc.roles[id], role)
 }
 
 // memberCache memoises a directory's group members for one cycle.
@@ -94,7 +111,7 @@ func (c *memberCache) flatten(ctx context.Context, id string) (users, groups []s
 // the target accepts groups as members; without it nested groups are
 // flattened into their ancestors' members.
 func resolveScope(ctx context.Context, st Store, mc *memberCache, a Application, nested, groupsEnabled bool) (*scopeSet, error) {
-	sc := &scopeSet{users: map[string]string{}, groups: map[string]string{}, members: map[string][]string{}}
+	sc := &scopeSet{users: map[string]string{}, groups: map[string]string{}, members: map[string][]string{}, roles: map[string][]string{}}
 	var provisioned []string
 	if a.Scope == ScopeAll {
 		users, groups, err := st.DirectoryObjectIDs(ctx, a.DirectoryID)
@@ -133,6 +150,7 @@ func resolveScope(ctx context.Context, st Store, mc *memberCache, a Application,
 		for _, x := range as {
 			if x.ObjectType == TypeUser {
 				sc.users[x.ObjectID] = "assigned directly"
+				sc.addRole(x.ObjectID, x.Role)
 			}
 		}
 		for _, x := range as {
@@ -147,8 +165,13 @@ func resolveScope(ctx context.Context, st Store, mc *memberCache, a Application,
 				if _, ok := sc.users[u]; !ok {
 					sc.users[u] = fmt.Sprintf("member of assigned group %s", x.Display)
 				}
+				sc.addRole(u, x.Role)
 			}
 			sc.groups[x.ObjectID] = "assigned"
+			sc.addRole(x.ObjectID, x.Role)
+			for _, g := range nestedGroups {
+				sc.addRole(g, x.Role)
+			}
 			provisioned = append(provisioned, x.ObjectID)
 			if nested {
 				for _, g := range nestedGroups {

@@ -46,6 +46,9 @@ type Service struct {
 	FullSyncEvery   time.Duration
 	LeaseTTL        time.Duration
 	LogRetention    time.Duration
+	// QuarantineDisableAfter disables an application quarantined for
+	// longer (0: never).
+	QuarantineDisableAfter time.Duration
 	// Notify delivers quarantine and staged-delete notifications (webhook);
 	// nil drops them (they are still audited and logged).
 	Notify func(ctx context.Context, n Notification)
@@ -60,15 +63,16 @@ type Service struct {
 func NewService() *Service {
 	host, _ := os.Hostname()
 	return &Service{
-		Now:             time.Now,
-		NewID:           func() string { return uuid.Must(uuid.NewV7()).String() },
-		DefaultInterval: 5 * time.Minute,
-		MinInterval:     time.Second,
-		FullSyncEvery:   24 * time.Hour,
-		LeaseTTL:        2 * time.Minute,
-		LogRetention:    30 * 24 * time.Hour,
-		Owner:           fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8]),
-		Log:             slog.New(slog.DiscardHandler),
+		Now:                    time.Now,
+		NewID:                  func() string { return uuid.Must(uuid.NewV7()).String() },
+		DefaultInterval:        5 * time.Minute,
+		MinInterval:            time.Second,
+		FullSyncEvery:          24 * time.Hour,
+		LeaseTTL:               2 * time.Minute,
+		LogRetention:           30 * 24 * time.Hour,
+		QuarantineDisableAfter: DefaultQuarantineDisableAfter,
+		Owner:                  fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8]),
+		Log:                    slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -288,6 +292,20 @@ func (s *Service) UpdateApp(ctx context.Context, name string, u Update, ev *audi
 		a.Modified = s.now()
 		return nil
 	}, withParams(fillEvent(ev, a), params))
+	if err == nil && u.Enabled != nil && *u.Enabled != a.Enabled {
+		// Enabling is Start: the quarantine and the reason it was disabled go
+		// (else an application disabled after weeks in quarantine would be
+		// disabled again by its first cycle). Disabling records who did it.
+		now := s.now()
+		_, _ = s.Store.UpdateState(ctx, out.ID, func(st *State) error {
+			if *u.Enabled {
+				st.Disabled, st.Quarantine, st.RunRequested = nil, nil, true
+			} else {
+				st.Disabled = &Disabled{Reason: DisabledPaused, Detail: "disabled by an administrator (app update --enabled=false)", At: now}
+			}
+			return nil
+		}, nil)
+	}
 	if err == nil && u.Interval != nil {
 		// A shorter interval takes effect now, not after the old one.
 		next := s.now().Add(out.Interval)
@@ -314,6 +332,21 @@ func (s *Service) DeleteApp(ctx context.Context, name string, ev *audit.Event) e
 // Assign puts a user or group (by id, userName or displayName) in the
 // application's scope.
 func (s *Service) Assign(ctx context.Context, name, objectType, ref string, ev *audit.Event) (Assignment, error) {
+	return s.AssignWithRole(ctx, name, objectType, ref, "", ev)
+}
+
+// MaxRoleLength bounds an app role name.
+const MaxRoleLength = 128
+
+// AssignWithRole is Assign with an app role ("" for none): the users the
+// assignment brings into scope have the role (SingleAppRoleAssignment,
+// AppRoleAssignmentsComplex). An object is assigned once; to change its
+// role, unassign it and assign it again.
+func (s *Service) AssignWithRole(ctx context.Context, name, objectType, ref, role string, ev *audit.Event) (Assignment, error) {
+	role = strings.TrimSpace(role)
+	if err := validRole(role); err != nil {
+		return Assignment{}, err
+	}
 	a, err := s.App(ctx, name)
 	if err != nil {
 		return Assignment{}, err
@@ -326,19 +359,36 @@ func (s *Service) Assign(ctx context.Context, name, objectType, ref string, ev *
 	if err != nil {
 		return Assignment{}, err
 	}
-	as := Assignment{AppID: a.ID, ObjectType: objectType, ObjectID: id, Display: display, Created: s.now()}
+	as := Assignment{AppID: a.ID, ObjectType: objectType, ObjectID: id, Display: display, Role: role, Created: s.now()}
 	ev = fillEvent(ev, a)
 	if ev != nil {
-		ev.SetParameters(map[string]any{"application": a.Name, "principalType": objectType, "principalId": id, "principalName": display})
+		params := map[string]any{"application": a.Name, "principalType": objectType, "principalId": id, "principalName": display}
+		if role != "" {
+			params["role"] = role
+		}
+		ev.SetParameters(params)
 	}
 	if err := s.Store.Assign(ctx, as, ev); err != nil {
 		if errors.Is(err, store.ErrAlreadyExists) {
-			return as, fault.New(fault.Uniqueness, strings.ToLower(objectType), "%s %q is already assigned to application %q", strings.ToLower(objectType), display, a.Name)
+			return as, fault.New(fault.Uniqueness, strings.ToLower(objectType), "%s %q is already assigned to application %q (to change its role, unassign it and assign it again)", strings.ToLower(objectType), display, a.Name)
 		}
 		return as, err
 	}
-	s.requestRun(ctx, a.ID)
+	s.requestRun(ctx, a.ID, role != "")
 	return as, nil
+}
+
+// validRole checks an app role name: printable, at most MaxRoleLength.
+func validRole(role string) error {
+	if len(role) > MaxRoleLength {
+		return fault.New(fault.InvalidValue, "role", "the role name is %d bytes; the limit is %d", len(role), MaxRoleLength)
+	}
+	for _, r := range role {
+		if r < 0x20 || r == 0x7f {
+			return fault.New(fault.InvalidValue, "role", "the role name contains a control character")
+		}
+	}
+	return nil
 }
 
 // Unassign removes an assignment. The next cycle disables the objects that
@@ -365,18 +415,31 @@ func (s *Service) Unassign(ctx context.Context, name, objectType, ref string, ev
 	}
 	ev = fillEvent(ev, a)
 	if ev != nil {
-		ev.SetParameters(map[string]any{"application": a.Name, "principalType": objectType, "principalId": as.ObjectID, "principalName": as.Display})
+		params := map[string]any{"application": a.Name, "principalType": objectType, "principalId": as.ObjectID, "principalName": as.Display}
+		if as.Role != "" {
+			params["role"] = as.Role
+		}
+		ev.SetParameters(params)
 	}
 	if err := s.Store.Unassign(ctx, a.ID, as.ObjectID, ev); err != nil {
 		return as, err
 	}
-	s.requestRun(ctx, a.ID)
+	s.requestRun(ctx, a.ID, as.Role != "")
 	return as, nil
 }
 
-// requestRun asks the scheduler for a cycle soon (best effort).
-func (s *Service) requestRun(ctx context.Context, appID string) {
-	_, _ = s.Store.UpdateState(ctx, appID, func(st *State) error { st.RunRequested = true; return nil }, nil)
+// requestRun asks the scheduler for a cycle soon (best effort). reevaluate
+// makes that cycle a full one: a change of app roles changes mapped values
+// of objects whose directory entries did not change, which an incremental
+// cycle (driven by the directory's change sequence) would not look at.
+func (s *Service) requestRun(ctx context.Context, appID string, reevaluate bool) {
+	_, _ = s.Store.UpdateState(ctx, appID, func(st *State) error {
+		st.RunRequested = true
+		if reevaluate {
+			st.SchemaVersion = 0
+		}
+		return nil
+	}, nil)
 }
 
 // resolveObject finds a user by id or userName, or a group by id or displayName.

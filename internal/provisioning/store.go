@@ -21,6 +21,11 @@ type Store interface {
 	// UpdateApp reads the application, calls fn inside the transaction and
 	// writes the result with Version+1.
 	UpdateApp(ctx context.Context, id string, fn func(a *Application) error, ev *audit.Event) (Application, error)
+	// SetAppEnabled enables or disables an application and changes its
+	// state in one transaction: fn sees both as they are (under lock) and
+	// may change the state; ErrSkip from fn leaves everything as it was and
+	// is returned. The version goes up and modified is set to at.
+	SetAppEnabled(ctx context.Context, id string, enabled bool, at time.Time, fn func(a Application, s *State) error, ev *audit.Event) (Application, error)
 	// DeleteApp removes the application with its assignments, state, links,
 	// cycles and logs. Nothing is sent to the target.
 	DeleteApp(ctx context.Context, id string, ev *audit.Event) error
@@ -121,9 +126,13 @@ type State struct {
 	// DeletesApproved lets the next cycle send staged deletes beyond the
 	// threshold (approve-deletes).
 	DeletesApproved bool
-	LastCycleID     string
-	LeaseOwner      string
-	LeaseExpires    time.Time
+	// Disabled says why the application was disabled through the engine
+	// (after too long in quarantine, or paused); nil when it is enabled or
+	// was disabled with app update --enabled=false before this was recorded.
+	Disabled     *Disabled
+	LastCycleID  string
+	LeaseOwner   string
+	LeaseExpires time.Time
 }
 
 // Quarantine reasons (Graph synchronizationQuarantine reasons).
@@ -136,11 +145,40 @@ const (
 
 // Quarantine is a broken application's circuit-breaker record.
 type Quarantine struct {
-	Reason      string    `json:"reason"`
-	Detail      string    `json:"detail"`
-	Since       time.Time `json:"since"`
+	Reason string    `json:"reason"`
+	Detail string    `json:"detail"`
+	Since  time.Time `json:"since"` // when this reason began (Graph's currentBegan)
+	// SeriesSince is when the application entered quarantine, kept when the
+	// reason changes (Graph's seriesBegan): the age the automatic disable
+	// after provisioning.quarantine_disable_after is measured by. Zero in
+	// records written before it existed: Since stands in.
+	SeriesSince time.Time `json:"seriesSince,omitzero"`
 	NextAttempt time.Time `json:"nextAttempt"`
 	Cycles      int       `json:"cycles"` // consecutive quarantined cycles
+}
+
+// Began is when the application entered quarantine.
+func (q *Quarantine) Began() time.Time {
+	if q.SeriesSince.IsZero() {
+		return q.Since
+	}
+	return q.SeriesSince
+}
+
+// Reasons an application was disabled through the engine.
+const (
+	// DisabledQuarantine: quarantined for longer than
+	// provisioning.quarantine_disable_after (Entra: more than four weeks).
+	DisabledQuarantine = "QuarantineExpired"
+	// DisabledPaused: an administrator paused it (app pause).
+	DisabledPaused = "Paused"
+)
+
+// Disabled records why and when an application was disabled.
+type Disabled struct {
+	Reason string    `json:"reason"`
+	Detail string    `json:"detail"`
+	At     time.Time `json:"at"`
 }
 
 // Link is the link store entry of one provisioned object: the source id, the

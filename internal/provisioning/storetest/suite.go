@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Backend) {
 		{"Assignments", testAssignments},
 		{"DirectoryObjectIDs", testDirectoryObjectIDs},
 		{"StateRoundTrip", testState},
+		{"SetAppEnabled", testSetAppEnabled},
 		{"LeaseIsSingleFlight", testLease},
 		{"LeaseRaceHasOneWinner", testLeaseRace},
 		{"ApplyBatch", testApply},
@@ -189,11 +190,11 @@ func testAssignments(t *testing.T, b Backend) {
 	if err := b.Prov.Assign(ctx, as, nil); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("second assign: %v", err)
 	}
-	if err := b.Prov.Assign(ctx, provisioning.Assignment{AppID: a.ID, ObjectType: provisioning.TypeUser, ObjectID: "u1", Display: "bob", Created: now()}, nil); err != nil {
+	if err := b.Prov.Assign(ctx, provisioning.Assignment{AppID: a.ID, ObjectType: provisioning.TypeUser, ObjectID: "u1", Display: "bob", Role: "Admin", Created: now()}, nil); err != nil {
 		t.Fatal(err)
 	}
 	list, err := b.Prov.Assignments(ctx, a.ID)
-	if err != nil || len(list) != 2 || list[0].ObjectType != provisioning.TypeUser || list[1].Display != "engineering" {
+	if err != nil || len(list) != 2 || list[0].ObjectType != provisioning.TypeUser || list[1].Display != "engineering" || list[0].Role != "Admin" || list[1].Role != "" {
 		t.Fatalf("Assignments: %+v %v", list, err)
 	}
 	if err := b.Prov.Unassign(ctx, a.ID, "g1", event("UnassignFromApplication")); err != nil {
@@ -262,7 +263,8 @@ func testState(t *testing.T, b Backend) {
 	at := now()
 	_, err = b.Prov.UpdateState(ctx, a.ID, func(s *provisioning.State) error {
 		s.Watermark, s.SchemaVersion, s.NextRun, s.LastFull, s.RunRequested = 42, 3, at.Add(time.Minute), at, true
-		s.Quarantine = &provisioning.Quarantine{Reason: provisioning.QuarantineAuth, Detail: "401", Since: at, Cycles: 2}
+		s.Quarantine = &provisioning.Quarantine{Reason: provisioning.QuarantineAuth, Detail: "401", Since: at, SeriesSince: at.Add(-time.Hour), Cycles: 2}
+		s.Disabled = &provisioning.Disabled{Reason: provisioning.DisabledPaused, Detail: "paused", At: at}
 		s.LastCycleID = "c1"
 		return nil
 	}, event("QuarantineApplication"))
@@ -271,12 +273,45 @@ func testState(t *testing.T, b Backend) {
 	}
 	s, _ = b.Prov.State(ctx, a.ID)
 	if s.Watermark != 42 || s.SchemaVersion != 3 || !s.NextRun.Equal(at.Add(time.Minute)) || !s.LastFull.Equal(at) || !s.RunRequested ||
-		s.Quarantine == nil || s.Quarantine.Reason != provisioning.QuarantineAuth || !s.Quarantine.Since.Equal(at) || s.LastCycleID != "c1" {
-		t.Fatalf("state round trip: %+v %+v", s, s.Quarantine)
+		s.Quarantine == nil || s.Quarantine.Reason != provisioning.QuarantineAuth || !s.Quarantine.Since.Equal(at) || !s.Quarantine.Began().Equal(at.Add(-time.Hour)) ||
+		s.LastCycleID != "c1" || s.Disabled == nil || s.Disabled.Reason != provisioning.DisabledPaused || !s.Disabled.At.Equal(at) {
+		t.Fatalf("state round trip: %+v %+v %+v", s, s.Quarantine, s.Disabled)
 	}
-	b.Prov.UpdateState(ctx, a.ID, func(s *provisioning.State) error { s.Quarantine = nil; return nil }, nil)
-	if s, _ = b.Prov.State(ctx, a.ID); s.Quarantine != nil {
-		t.Fatal("quarantine not cleared")
+	b.Prov.UpdateState(ctx, a.ID, func(s *provisioning.State) error { s.Quarantine, s.Disabled = nil, nil; return nil }, nil)
+	if s, _ = b.Prov.State(ctx, a.ID); s.Quarantine != nil || s.Disabled != nil {
+		t.Fatal("quarantine or disabled record not cleared")
+	}
+}
+
+// SetAppEnabled changes the application and its state in one transaction;
+// an error from the callback (ErrSkip) changes neither.
+func testSetAppEnabled(t *testing.T, b Backend) {
+	a := newApp(t, b, "enable")
+	at := now().Add(time.Hour)
+	got, err := b.Prov.SetAppEnabled(ctx, a.ID, false, at, func(cur provisioning.Application, s *provisioning.State) error {
+		if !cur.Enabled {
+			t.Error("the callback saw the application disabled already")
+		}
+		s.Disabled = &provisioning.Disabled{Reason: provisioning.DisabledQuarantine, Detail: "too long", At: at}
+		return nil
+	}, event("DisableApplication"))
+	if err != nil || got.Enabled || got.Version != a.Version+1 || !got.Modified.Equal(at) {
+		t.Fatalf("SetAppEnabled: %+v %v", got, err)
+	}
+	stored, _ := b.Prov.GetApp(ctx, a.ID)
+	st, _ := b.Prov.State(ctx, a.ID)
+	if stored.Enabled || stored.Version != a.Version+1 || st.Disabled == nil || st.Disabled.Reason != provisioning.DisabledQuarantine {
+		t.Fatalf("stored: %+v state %+v", stored, st)
+	}
+	_, err = b.Prov.SetAppEnabled(ctx, a.ID, true, at, func(provisioning.Application, *provisioning.State) error { return provisioning.ErrSkip }, event("EnableApplication"))
+	if !errors.Is(err, provisioning.ErrSkip) {
+		t.Fatalf("skip: %v", err)
+	}
+	if stored, _ = b.Prov.GetApp(ctx, a.ID); stored.Enabled {
+		t.Fatal("a skipped SetAppEnabled enabled the application")
+	}
+	if _, err := b.Prov.SetAppEnabled(ctx, "missing", true, at, func(provisioning.Application, *provisioning.State) error { return nil }, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing application: %v", err)
 	}
 }
 

@@ -214,6 +214,8 @@ type Operations interface {
 	FindGroups(ctx context.Context, attr, value string) ([]Resource, error)
 	GetUser(ctx context.Context, id string) (Resource, error)
 	GetGroup(ctx context.Context, id string) (Resource, error)
+	ListUsers(ctx context.Context, startIndex, count int) (Page, error)
+	ListGroups(ctx context.Context, startIndex, count int) (Page, error)
 	CreateUser(ctx context.Context, r Resource) (Resource, error)
 	CreateGroup(ctx context.Context, r Resource) (Resource, error)
 	PatchUser(ctx context.Context, id string, ops []PatchOp) error

@@ -147,8 +147,8 @@ func (db *DB) DeleteApp(ctx context.Context, id string, ev *audit.Event) error {
 // Assign implements provisioning.Store.
 func (db *DB) Assign(ctx context.Context, a provisioning.Assignment, ev *audit.Event) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO prov_assignments (app_id, object_id, object_type, display, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			a.AppID, a.ObjectID, a.ObjectType, a.Display, micros(a.Created)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO prov_assignments (app_id, object_id, object_type, display, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			a.AppID, a.ObjectID, a.ObjectType, a.Display, a.Role, micros(a.Created)); err != nil {
 			return mapErr(err)
 		}
 		return db.insertEvent(ctx, tx, ev)
@@ -171,7 +171,7 @@ func (db *DB) Unassign(ctx context.Context, appID, objectID string, ev *audit.Ev
 
 // Assignments implements provisioning.Store.
 func (db *DB) Assignments(ctx context.Context, appID string) ([]provisioning.Assignment, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT app_id, object_id, object_type, display, created_at FROM prov_assignments WHERE app_id = $1 ORDER BY object_type DESC, display, object_id`, appID)
+	rows, err := db.r.QueryContext(ctx, `SELECT app_id, object_id, object_type, display, role, created_at FROM prov_assignments WHERE app_id = $1 ORDER BY object_type DESC, display, object_id`, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (db *DB) Assignments(ctx context.Context, appID string) ([]provisioning.Ass
 	for rows.Next() {
 		var a provisioning.Assignment
 		var created int64
-		if err := rows.Scan(&a.AppID, &a.ObjectID, &a.ObjectType, &a.Display, &created); err != nil {
+		if err := rows.Scan(&a.AppID, &a.ObjectID, &a.ObjectType, &a.Display, &a.Role, &created); err != nil {
 			return nil, err
 		}
 		a.Created = fromMicros(created)
@@ -280,15 +280,21 @@ func (db *DB) DirectoryObjectIDs(ctx context.Context, directoryID string) (users
 	return users, groups, rows.Err()
 }
 
-const stateCols = `app_id, watermark, schema_version, last_full_at, next_run_at, run_requested, quarantine, deletes_approved, last_cycle_id, lease_owner, lease_expires`
+const stateCols = `app_id, watermark, schema_version, last_full_at, next_run_at, run_requested, quarantine, deletes_approved, last_cycle_id, lease_owner, lease_expires, disabled`
 
 func scanState(row interface{ Scan(...any) error }) (provisioning.State, error) {
 	var s provisioning.State
 	var lastFull, nextRun, leaseExp sql.NullInt64
-	var quarantine, lastCycle, owner sql.NullString
+	var quarantine, lastCycle, owner, disabled sql.NullString
 	if err := row.Scan(&s.AppID, &s.Watermark, &s.SchemaVersion, &lastFull, &nextRun, &s.RunRequested, &quarantine, &s.DeletesApproved,
-		&lastCycle, &owner, &leaseExp); err != nil {
+		&lastCycle, &owner, &leaseExp, &disabled); err != nil {
 		return s, mapErr(err)
+	}
+	if disabled.Valid && disabled.String != "" {
+		s.Disabled = &provisioning.Disabled{}
+		if err := json.Unmarshal([]byte(disabled.String), s.Disabled); err != nil {
+			return s, fmt.Errorf("application %s disabled record: %w", s.AppID, err)
+		}
 	}
 	if lastFull.Valid {
 		s.LastFull = fromMicros(lastFull.Int64)
@@ -344,18 +350,50 @@ func (db *DB) updateState(ctx context.Context, tx *sql.Tx, appID string, fn func
 	if err := fn(&s); err != nil {
 		return s, err
 	}
-	var quarantine sql.NullString
-	if s.Quarantine != nil {
-		b, err := json.Marshal(s.Quarantine)
-		if err != nil {
-			return s, err
-		}
-		quarantine = sql.NullString{String: string(b), Valid: true}
+	quarantine, err := jsonNull(s.Quarantine)
+	if err != nil {
+		return s, err
+	}
+	disabled, err := jsonNull(s.Disabled)
+	if err != nil {
+		return s, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE prov_state SET watermark = $2, schema_version = $3, last_full_at = $4, next_run_at = $5, run_requested = $6,
-		quarantine = $7, deletes_approved = $8, last_cycle_id = $9 WHERE app_id = $1`,
-		appID, s.Watermark, s.SchemaVersion, zeroNull(s.LastFull), zeroNull(s.NextRun), s.RunRequested, quarantine, s.DeletesApproved, nullString(s.LastCycleID))
+		quarantine = $7, deletes_approved = $8, last_cycle_id = $9, disabled = $10 WHERE app_id = $1`,
+		appID, s.Watermark, s.SchemaVersion, zeroNull(s.LastFull), zeroNull(s.NextRun), s.RunRequested, quarantine, s.DeletesApproved, nullString(s.LastCycleID), disabled)
 	return s, err
+}
+
+// jsonNull encodes a state record as JSON, or NULL when it is nil.
+func jsonNull[T any](v *T) (sql.NullString, error) {
+	if v == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+// SetAppEnabled implements provisioning.Store.
+func (db *DB) SetAppEnabled(ctx context.Context, id string, enabled bool, at time.Time, fn func(a provisioning.Application, s *provisioning.State) error, ev *audit.Event) (provisioning.Application, error) {
+	var a provisioning.Application
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if a, err = scanApp(tx.QueryRowContext(ctx, `SELECT `+appCols+` FROM prov_apps WHERE id = $1`+db.forUpdate(), id)); err != nil {
+			return err
+		}
+		if _, err := db.updateState(ctx, tx, id, func(s *provisioning.State) error { return fn(a, s) }); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE prov_apps SET enabled = $2, version = version + 1, modified_at = $3 WHERE id = $1`, id, enabled, micros(at)); err != nil {
+			return err
+		}
+		a.Enabled, a.Version, a.Modified = enabled, a.Version+1, at
+		return db.insertEvent(ctx, tx, ev)
+	})
+	return a, err
 }
 
 // AcquireLease implements provisioning.Store: one conditional UPDATE, atomic
