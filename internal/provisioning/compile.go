@@ -55,6 +55,9 @@ type CompiledMapping struct {
 	expr   *mapping.Expr
 	path   filter.PathExpr
 	target *schema.Attribute // the attribute the path finally names
+	// roles is set when the mapping writes the whole roles list with a
+	// complex role function: Diff then adds or replaces roles elements.
+	roles roleMode
 }
 
 // SourceText describes where the value comes from, for messages:
@@ -118,6 +121,9 @@ func compileObject(objectType, prefix string, o ObjectSchema, known KnownFunc) (
 		if cm.Match > 0 {
 			co.Matching = append(co.Matching, cm)
 		}
+	}
+	if err := roleConflict(co); err != nil {
+		return nil, err
 	}
 	if !o.Disabled && len(co.Matching) == 0 {
 		return nil, fault.New(fault.InvalidValue, prefix+".mappings", "%s: at least one mapping must be a matching attribute (match: 1), so that existing %ss are found instead of duplicated", prefix, strings.ToLower(objectType))
@@ -209,7 +215,7 @@ func compileMapping(rt *schema.ResourceType, objectType, field string, m Mapping
 	if cm.target.Mutability == schema.ReadOnly {
 		return nil, fail("the target attribute is read-only")
 	}
-	if cm.target.Type == schema.Complex {
+	if cm.target.Type == schema.Complex && !isRoleList(pe) {
 		return nil, fail("the target attribute is complex; map its sub-attributes, e.g. %s.value or %s[type eq \"work\"].value", m.Target, m.Target)
 	}
 	if known != nil && !known(objectType, m.Target) {
@@ -245,6 +251,20 @@ func compileMapping(rt *schema.ResourceType, objectType, field string, m Mapping
 		}
 	default:
 		return nil, fail("type %q is not one of direct, constant, expression", m.Type)
+	}
+	var fn string
+	if cm.expr != nil && m.Type == MapExpression {
+		fn = cm.expr.Function()
+	}
+	switch {
+	case isRoleList(pe):
+		if cm.roles = roleModeOf(fn); cm.roles == rolesNone {
+			return nil, fail("roles is a list of complex values: map it with AppRoleAssignmentsComplex([appRoleAssignments]) (adds the roles the target lacks, never removes one) or AssertiveAppRoleAssignmentsComplex([appRoleAssignments]) (makes the target's roles equal the list), or map one role to roles[primary eq true].value")
+		}
+	case roleModeOf(fn) != rolesNone && !pe.Attr.IsExtension() && strings.EqualFold(pe.Attr.Attr.Name, "roles") && pe.Filter == nil:
+		// roles.value would be written as one object holding a list, not
+		// as roles elements.
+		return nil, fail("%s gives roles elements (value, display, type, primary); map it to roles itself", fn)
 	}
 	return cm, nil
 }
@@ -291,6 +311,9 @@ type Desired struct {
 	Empty map[string]*CompiledMapping
 	// By maps every target path to its mapping.
 	By map[string]*CompiledMapping
+	// rolesExact is the target's own word (from its /Schemas) on whether
+	// roles.value is caseExact; nil uses RFC 7643's (it is not).
+	rolesExact *bool
 }
 
 // MappingError is a mapping that failed to evaluate for one object.
@@ -322,6 +345,9 @@ type EvalOptions struct {
 	// mappings applied on create only are then not evaluated at all, since
 	// their value would not be sent and each evaluation queries the target.
 	Linked bool
+	// RolesCaseExact, when not nil, says whether the target compares role
+	// values case-sensitively (its /Schemas for roles.value).
+	RolesCaseExact *bool
 }
 
 // Evaluate runs every mapping over env alone: no app roles from
@@ -337,7 +363,7 @@ func (co *CompiledObject) EvaluateWith(env mapping.Env, o EvalOptions) (*Desired
 }
 
 func (co *CompiledObject) evaluate(env mapping.Env, ext *evalEnv, o EvalOptions) (*Desired, error) {
-	d := &Desired{Values: map[string]any{}, OnCreate: map[string]bool{}, Ignored: map[string]bool{}, Empty: map[string]*CompiledMapping{}, By: map[string]*CompiledMapping{}}
+	d := &Desired{Values: map[string]any{}, OnCreate: map[string]bool{}, Ignored: map[string]bool{}, Empty: map[string]*CompiledMapping{}, By: map[string]*CompiledMapping{}, rolesExact: o.RolesCaseExact}
 	for _, m := range co.Mappings {
 		d.By[m.Target] = m
 		var v mapping.Value

@@ -653,7 +653,13 @@ func (r *runner) evaluate(ctx context.Context, co *CompiledObject, src *Source, 
 	if link != nil {
 		self = link.TargetID
 	}
-	return co.EvaluateWith(src.Env, EvalOptions{Roles: r.scope.roles[src.ID], Unique: r.uniqueCheck(ctx, src.Type, src.ID, self), Linked: link != nil})
+	var exact *bool
+	if rs := r.resourceSchema(src.Type); rs != nil {
+		if x, known := rs.CaseExact("roles.value"); known {
+			exact = &x
+		}
+	}
+	return co.EvaluateWith(src.Env, EvalOptions{Roles: r.scope.roles[src.ID], Unique: r.uniqueCheck(ctx, src.Type, src.ID, self), Linked: link != nil, RolesCaseExact: exact})
 }
 
 // uniqueCheck answers SelectUniqueValue for one object. A candidate is free

@@ -159,7 +159,8 @@ func disable(op Op, in PlanInput, reason string) Op {
 // attribute, the changes old -> new, and the values after the patch.
 // Attributes mapped "on create only" and attributes dropped by
 // IgnoreFlowIfNullOrEmpty are left alone; an attribute whose mapping now
-// produces no value is removed if it had one.
+// produces no value is removed if it had one. The whole roles list mapped
+// by a complex role function is compared as a set of values (diffRoles).
 func Diff(d *Desired, current map[string]any) ([]target.PatchOp, []Modification, map[string]any) {
 	after := cloneValues(current)
 	var paths []string
@@ -178,6 +179,18 @@ func Diff(d *Desired, current map[string]any) ([]target.PatchOp, []Modification,
 		}
 		want, has := d.Values[p]
 		old, had := lookupFold(current, p)
+		if m := d.By[p]; m != nil && m.roles != rolesNone {
+			if op, mod, roles, ok := diffRoles(d, m, p, want, has, old, had); ok {
+				ops = append(ops, op)
+				mods = append(mods, mod)
+				if len(roles) == 0 {
+					deleteFold(after, p)
+				} else {
+					setFold(after, p, roles)
+				}
+			}
+			continue
+		}
 		switch {
 		case has && (!had || !sameValue(old, want)):
 			ops = append(ops, target.Replace(p, want))
@@ -314,6 +327,8 @@ func setResourcePath(rt *schema.ResourceType, r map[string]any, path string, v a
 			container[name] = m
 		}
 		m[pe.Attr.Sub.Name] = v
+	case isRoleList(pe):
+		container[name] = roleElements(roleNames(v))
 	default:
 		if pe.Attr.Attr.MultiValued {
 			if list, ok := v.([]string); ok {

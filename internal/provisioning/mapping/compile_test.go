@@ -197,6 +197,20 @@ func TestEntraFunctionSet(t *testing.T) {
 	}
 }
 
+func TestFunction(t *testing.T) {
+	for src, want := range map[string]string{
+		`appRoleAssignmentsComplex([appRoleAssignments])`:            "AppRoleAssignmentsComplex",
+		`AssertiveAppRoleAssignmentsComplex([appRoleAssignments])`:   "AssertiveAppRoleAssignmentsComplex",
+		`Join(",", AppRoleAssignmentsComplex([appRoleAssignments]))`: "Join",
+		`[appRoleAssignments]`: "",
+		`"Admin"`:              "",
+	} {
+		if got := MustCompile(src).Function(); got != want {
+			t.Errorf("%s: Function() = %q, want %q", src, got, want)
+		}
+	}
+}
+
 func TestMustCompilePanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {

@@ -106,6 +106,18 @@ func (e *Expr) Redacted() bool { return e.redacted }
 // matching attributes; the engine enforces that.
 func (e *Expr) SelectsUniqueValue() bool { return e.unique }
 
+// Function returns the canonical name of the function the whole expression
+// is a call of ("AppRoleAssignmentsComplex" for
+// appRoleAssignmentsComplex([appRoleAssignments])), or "" when the
+// expression is not a call. The engine shapes some functions' results for
+// the target (the complex role functions produce SCIM roles elements).
+func (e *Expr) Function() string {
+	if c, ok := e.root.(*call); ok {
+		return c.fn.name
+	}
+	return ""
+}
+
 // Eval evaluates the expression against env, which must describe the whole
 // source object (never only what changed). A nil env has no attributes.
 // Runtime errors are *fault.Error: fault.InvalidValue for bad data,

@@ -144,6 +144,16 @@ func (s *ResourceSchema) MultiValued(path string) bool {
 	return a != nil && a.MultiValued && !s.single[canon]
 }
 
+// CaseExact reports whether the target compares the attribute's values
+// case-sensitively; known is false when the target lacks the attribute.
+func (s *ResourceSchema) CaseExact(path string) (exact, known bool) {
+	_, a, _ := s.resolve(path)
+	if a == nil {
+		return false, false
+	}
+	return a.CaseExact, true
+}
+
 // Array reports whether the attribute is sent as a JSON array.
 func (s *ResourceSchema) Array(path string) bool {
 	_, a, _ := s.resolve(path)
@@ -468,6 +478,7 @@ func parseAttributes(v any) []*schema.Attribute {
 		}
 		a.MultiValued, _ = m["multiValued"].(bool)
 		a.Required, _ = m["required"].(bool)
+		a.CaseExact, _ = m["caseExact"].(bool)
 		a.Mutability, _ = m["mutability"].(string)
 		a.Uniqueness, _ = m["uniqueness"].(string)
 		a.SubAttributes = parseAttributes(m["subAttributes"])

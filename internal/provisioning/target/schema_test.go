@@ -13,7 +13,9 @@ const customSchemas = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListRe
    {"name":"emails","type":"complex","multiValued":true,"required":true,"subAttributes":[
      {"name":"value","type":"string","multiValued":false,"required":true},{"name":"type","type":"string","multiValued":false,"required":false}]},
    {"name":"name","type":"complex","multiValued":false,"required":false,"subAttributes":[
-     {"name":"givenName","type":"string","multiValued":false,"required":false}]}]},
+     {"name":"givenName","type":"string","multiValued":false,"required":false}]},
+   {"name":"roles","type":"complex","multiValued":true,"required":false,"subAttributes":[
+     {"name":"value","type":"string","multiValued":false,"required":false,"caseExact":true}]}]},
  {"id":"urn:example:params:scim:schemas:extension:acme:2.0:User","attributes":[{"name":"badge","type":"string","multiValued":false,"required":false}]},
  {"id":"urn:ietf:params:scim:schemas:core:2.0:Group","attributes":[{"name":"displayName","type":"string","multiValued":false,"required":true},
    {"name":"members","type":"complex","multiValued":true,"required":false,"subAttributes":[{"name":"value","type":"string"}]}]}]}`
@@ -49,6 +51,9 @@ func TestSchemasFromTarget(t *testing.T) {
 		{!u.Known("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"), "enterprise extension unknown to this target"},
 		{info.Group.Required("displayName") && info.Group.MultiValued("members"), "group schema"},
 		{info.NestedGroups && info.UserFilters == nil, "generic profile: nesting allowed, filters unknown"},
+		{caseExact(u, "roles.value") == "exact", "roles.value caseExact by this target"},
+		{caseExact(u, `emails[type eq "work"].value`) == "not exact", "emails.value not caseExact"},
+		{caseExact(u, "title") == "unknown", "caseExact of an unknown attribute"},
 	}
 	for _, ck := range checks {
 		if !ck.got {
@@ -143,4 +148,15 @@ func TestStripFilters(t *testing.T) {
 			t.Errorf("stripFilters(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func caseExact(s *ResourceSchema, path string) string {
+	exact, known := s.CaseExact(path)
+	switch {
+	case !known:
+		return "unknown"
+	case exact:
+		return "exact"
+	}
+	return "not exact"
 }
