@@ -51,14 +51,14 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, chain string, evs []
 	}
 	var seq int64
 	var prev string
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	err := db.queryRow(ctx, tx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		seq, prev = 0, audit.GenesisHash
 	case err != nil:
 		return fmt.Errorf("audit chain head: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events (seq, event_id, event_time, event_source, event_name, read_only,
+	stmt, err := db.stmt(ctx, tx, `INSERT INTO audit_events (seq, event_id, event_time, event_source, event_name, read_only,
 		directory_id, principal_id, user_name, resource_id, resource_name, error_code, request_id, prev_hash, hash, body)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`)
 	if err != nil {

@@ -152,3 +152,29 @@ func TestCloseAnswersWaitingWriters(t *testing.T) {
 		t.Fatalf("tx after Close: %v", err)
 	}
 }
+
+// TestWriterStatementsArePreparedBetweenTransactions: a statement a body
+// runs is prepared on the writer before the next transaction (never while
+// one holds the only connection) and then used.
+func TestWriterStatementsArePreparedBetweenTransactions(t *testing.T) {
+	db := scratchDB(t)
+	ctx := context.Background()
+	const q = `INSERT INTO t (x) VALUES ($1)`
+	for i := 1; i <= 3; i++ {
+		if err := db.tx(ctx, func(tx *sql.Tx) error {
+			_, err := db.exec(ctx, tx, q, i)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.ws.mu.Lock()
+	prepared := db.ws.stmts[q] != nil
+	db.ws.mu.Unlock()
+	if !prepared {
+		t.Fatal("the statement was not prepared")
+	}
+	if got := rowsOf(t, db); len(got) != 3 || !got[1] || !got[2] || !got[3] {
+		t.Fatalf("rows %v", got)
+	}
+}

@@ -9,15 +9,15 @@ import (
 )
 
 // nextChange takes the next directory change sequence value inside tx.
-func nextChange(ctx context.Context, tx *sql.Tx) (int64, error) {
+func (db *DB) nextChange(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var v int64
-	err := tx.QueryRowContext(ctx, `UPDATE change_counter SET value = value + 1 WHERE name = 'directory' RETURNING value`).Scan(&v)
+	err := db.queryRow(ctx, tx, `UPDATE change_counter SET value = value + 1 WHERE name = 'directory' RETURNING value`).Scan(&v)
 	return v, err
 }
 
 // tombstone records a deletion in the change sequence.
-func tombstone(ctx context.Context, tx *sql.Tx, directoryID, objectType, id string) error {
-	seq, err := nextChange(ctx, tx)
+func (db *DB) tombstone(ctx context.Context, tx *sql.Tx, directoryID, objectType, id string) error {
+	seq, err := db.nextChange(ctx, tx)
 	if err != nil {
 		return err
 	}

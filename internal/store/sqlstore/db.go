@@ -50,8 +50,9 @@ type DB struct {
 	dialect    Dialect
 	w          *sql.DB
 	r          *readPool
-	migrations string // embedded migrations directory
-	reads      *DB    // SQLite only: the read-event chain's own file
+	ws         *writeStmts // SQLite: prepared statements on the writer
+	migrations string      // embedded migrations directory
+	reads      *DB         // SQLite only: the read-event chain's own file
 
 	// The batch writer (SQLite main file only; nil otherwise).
 	batch      chan *writeReq
@@ -133,7 +134,7 @@ func openSQLiteFile(ctx context.Context, path, migrations, pragmas string) (*DB,
 	// set; memory-mapped reads avoid a pread per page.
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_pragma=journal_mode(WAL)&_pragma=" + pragmas + "&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)" +
-		"&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)"
+		"&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)&_pragma=temp_store(MEMORY)"
 	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
@@ -151,7 +152,7 @@ func openSQLiteFile(ctx context.Context, path, migrations, pragmas string) (*DB,
 	n := max(4, 2*runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db := &DB{dialect: SQLite, w: w, r: newReadPool(r, true), migrations: migrations}
+	db := &DB{dialect: SQLite, w: w, r: newReadPool(r, true), ws: newWriteStmts(), migrations: migrations}
 	// The writer must connect first: it creates the file and switches it to WAL.
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
@@ -182,6 +183,9 @@ func (db *DB) Close() error {
 	if db.quit != nil {
 		db.closeOnce.Do(func() { close(db.quit) })
 		<-db.writerDone
+	}
+	if db.ws != nil {
+		db.ws.close()
 	}
 	err := db.w.Close()
 	if db.r.DB != db.w {
@@ -273,6 +277,7 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // txOne runs fn in a transaction of its own.
 func (db *DB) txOne(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	db.prepareWanted(ctx)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -356,6 +361,7 @@ func (db *DB) commitLoop() {
 // When SQLite ends the transaction early, the requests not yet run are
 // returned, to go into a new transaction.
 func (db *DB) runBatch(batch []*writeReq) (rest []*writeReq) {
+	db.prepareWanted(context.Background())
 	tx, err := db.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		for _, r := range batch {

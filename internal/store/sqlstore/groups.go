@@ -35,16 +35,16 @@ func (db *DB) CreateGroup(ctx context.Context, g directory.Group, members []dire
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		seq, err := nextChange(ctx, tx)
+		seq, err := db.nextChange(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, directory_id, display_name, display_name_ci, external_id, attrs, version, created_at, modified_at, change_seq)
+		if _, err := db.exec(ctx, tx, `INSERT INTO groups (id, directory_id, display_name, display_name_ci, external_id, attrs, version, created_at, modified_at, change_seq)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			g.ID, g.DirectoryID, g.DisplayName, fold(g.DisplayName), nullString(g.ExternalID), attrs, g.Version, micros(g.Created), micros(g.Modified), seq); err != nil {
 			return mapErr(err)
 		}
-		if err := (&memberTx{ctx: ctx, tx: tx, dir: g.DirectoryID, group: g.ID}).Add(members); err != nil {
+		if err := (&memberTx{db: db, ctx: ctx, tx: tx, dir: g.DirectoryID, group: g.ID}).Add(members); err != nil {
 			return err
 		}
 		return db.insertEvent(ctx, tx, ev)
@@ -61,11 +61,11 @@ func (db *DB) UpdateGroup(ctx context.Context, directoryID, id string, fn func(g
 	var g directory.Group
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if g, err = scanGroup(tx.QueryRowContext(ctx, `SELECT `+groupCols+` FROM groups WHERE directory_id = $1 AND id = $2`+db.forUpdate(), directoryID, id)); err != nil {
+		if g, err = scanGroup(db.queryRow(ctx, tx, `SELECT `+groupCols+` FROM groups WHERE directory_id = $1 AND id = $2`+db.forUpdate(), directoryID, id)); err != nil {
 			return err
 		}
 		before := g.Version
-		if err := fn(&g, &memberTx{ctx: ctx, tx: tx, dir: directoryID, group: id}); err != nil {
+		if err := fn(&g, &memberTx{db: db, ctx: ctx, tx: tx, dir: directoryID, group: id}); err != nil {
 			return err
 		}
 		g.ID, g.DirectoryID, g.Version = id, directoryID, before+1
@@ -73,11 +73,11 @@ func (db *DB) UpdateGroup(ctx context.Context, directoryID, id string, fn func(g
 		if err != nil {
 			return err
 		}
-		seq, err := nextChange(ctx, tx)
+		seq, err := db.nextChange(ctx, tx)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE groups SET display_name = $3, display_name_ci = $4, external_id = $5, attrs = $6, version = $7, modified_at = $8, change_seq = $10
+		res, err := db.exec(ctx, tx, `UPDATE groups SET display_name = $3, display_name_ci = $4, external_id = $5, attrs = $6, version = $7, modified_at = $8, change_seq = $10
 			WHERE directory_id = $1 AND id = $2 AND version = $9`,
 			directoryID, id, g.DisplayName, fold(g.DisplayName), nullString(g.ExternalID), attrs, g.Version, micros(g.Modified), before, seq)
 		if err != nil {
@@ -108,7 +108,7 @@ func (db *DB) DeleteGroup(ctx context.Context, directoryID, id string, ev *audit
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE member_id = $1 AND directory_id = $2`, id, directoryID); err != nil {
 			return err
 		}
-		if err := tombstone(ctx, tx, directoryID, directory.MemberGroup, id); err != nil {
+		if err := db.tombstone(ctx, tx, directoryID, directory.MemberGroup, id); err != nil {
 			return err
 		}
 		return db.insertEvent(ctx, tx, ev)
@@ -202,6 +202,7 @@ func resolveMembers(ctx context.Context, q interface {
 
 // memberTx implements directory.MemberEditor inside a transaction.
 type memberTx struct {
+	db         *DB
 	ctx        context.Context
 	tx         *sql.Tx
 	dir, group string
@@ -209,7 +210,7 @@ type memberTx struct {
 
 func (m *memberTx) Add(members []directory.Member) error {
 	for _, mem := range members {
-		if _, err := m.tx.ExecContext(m.ctx, `INSERT INTO group_members (group_id, member_id, member_type, directory_id, display) VALUES ($1, $2, $3, $4, $5)
+		if _, err := m.db.exec(m.ctx, m.tx, `INSERT INTO group_members (group_id, member_id, member_type, directory_id, display) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (group_id, member_id) DO NOTHING`, m.group, mem.ID, mem.Type, m.dir, nullString(mem.Display)); err != nil {
 			return err
 		}
@@ -219,7 +220,7 @@ func (m *memberTx) Add(members []directory.Member) error {
 
 func (m *memberTx) Remove(ids []string) error {
 	for _, id := range ids {
-		if _, err := m.tx.ExecContext(m.ctx, `DELETE FROM group_members WHERE group_id = $1 AND member_id = $2`, m.group, id); err != nil {
+		if _, err := m.db.exec(m.ctx, m.tx, `DELETE FROM group_members WHERE group_id = $1 AND member_id = $2`, m.group, id); err != nil {
 			return err
 		}
 	}

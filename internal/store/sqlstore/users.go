@@ -43,17 +43,17 @@ func (db *DB) CreateUser(ctx context.Context, u directory.User, ev *audit.Event)
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		seq, err := nextChange(ctx, tx)
+		seq, err := db.nextChange(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, directory_id, user_name, user_name_ci, external_id, display_name, display_name_ci,
+		if _, err := db.exec(ctx, tx, `INSERT INTO users (id, directory_id, user_name, user_name_ci, external_id, display_name, display_name_ci,
 			active, attrs, password_hash, version, created_at, modified_at, change_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			u.ID, u.DirectoryID, u.UserName, fold(u.UserName), nullString(u.ExternalID), nullString(u.DisplayName), nullString(fold(u.DisplayName)),
 			u.Active, attrs, nullString(u.PasswordHash), u.Version, micros(u.Created), micros(u.Modified), seq); err != nil {
 			return mapErr(err)
 		}
-		if err := writeEmails(ctx, tx, u, false); err != nil {
+		if err := db.writeEmails(ctx, tx, u, false); err != nil {
 			return err
 		}
 		return db.insertEvent(ctx, tx, ev)
@@ -61,9 +61,9 @@ func (db *DB) CreateUser(ctx context.Context, u directory.User, ev *audit.Event)
 }
 
 // writeEmails keeps the indexed emails rows in step with the document.
-func writeEmails(ctx context.Context, tx *sql.Tx, u directory.User, replace bool) error {
+func (db *DB) writeEmails(ctx context.Context, tx *sql.Tx, u directory.User, replace bool) error {
 	if replace {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, u.ID); err != nil {
+		if _, err := db.exec(ctx, tx, `DELETE FROM user_emails WHERE user_id = $1`, u.ID); err != nil {
 			return err
 		}
 	}
@@ -76,7 +76,7 @@ func writeEmails(ctx context.Context, tx *sql.Tx, u directory.User, replace bool
 		}
 		typ, _ := m["type"].(string)
 		primary, _ := m["primary"].(bool)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO user_emails (user_id, ord, directory_id, value, value_ci, type, is_primary) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		if _, err := db.exec(ctx, tx, `INSERT INTO user_emails (user_id, ord, directory_id, value, value_ci, type, is_primary) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			u.ID, i, u.DirectoryID, v, fold(v), nullString(typ), primary); err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (db *DB) UpdateUser(ctx context.Context, directoryID, id string, fn func(u 
 	var u directory.User
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE directory_id = $1 AND id = $2`+db.forUpdate(), directoryID, id)); err != nil {
+		if u, err = scanUser(db.queryRow(ctx, tx, `SELECT `+userCols+` FROM users WHERE directory_id = $1 AND id = $2`+db.forUpdate(), directoryID, id)); err != nil {
 			return err
 		}
 		before := u.Version
@@ -106,11 +106,11 @@ func (db *DB) UpdateUser(ctx context.Context, directoryID, id string, fn func(u 
 		if err != nil {
 			return err
 		}
-		seq, err := nextChange(ctx, tx)
+		seq, err := db.nextChange(ctx, tx)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET user_name = $3, user_name_ci = $4, external_id = $5, display_name = $6, display_name_ci = $7,
+		res, err := db.exec(ctx, tx, `UPDATE users SET user_name = $3, user_name_ci = $4, external_id = $5, display_name = $6, display_name_ci = $7,
 			active = $8, attrs = $9, password_hash = $10, version = $11, modified_at = $12, change_seq = $14 WHERE directory_id = $1 AND id = $2 AND version = $13`,
 			directoryID, id, u.UserName, fold(u.UserName), nullString(u.ExternalID), nullString(u.DisplayName), nullString(fold(u.DisplayName)),
 			u.Active, attrs, nullString(u.PasswordHash), u.Version, micros(u.Modified), before, seq)
@@ -120,7 +120,7 @@ func (db *DB) UpdateUser(ctx context.Context, directoryID, id string, fn func(u 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrVersionMismatch
 		}
-		if err := writeEmails(ctx, tx, u, true); err != nil {
+		if err := db.writeEmails(ctx, tx, u, true); err != nil {
 			return err
 		}
 		return db.insertEvent(ctx, tx, ev)
@@ -144,7 +144,7 @@ func (db *DB) DeleteUser(ctx context.Context, directoryID, id string, ev *audit.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE member_id = $1 AND directory_id = $2`, id, directoryID); err != nil {
 			return err
 		}
-		if err := tombstone(ctx, tx, directoryID, directory.MemberUser, id); err != nil {
+		if err := db.tombstone(ctx, tx, directoryID, directory.MemberUser, id); err != nil {
 			return err
 		}
 		return db.insertEvent(ctx, tx, ev)
