@@ -593,18 +593,17 @@ func (x *ProvisioningAPI) reject(w http.ResponseWriter, r *http.Request, c *prov
 // start enables an application (Entra's Start): quarantine and the reason it
 // was disabled are cleared and a cycle is requested.
 func (x *ProvisioningAPI) start(w http.ResponseWriter, r *http.Request, c *provCall) error {
-	a, err := x.Prov.Start(r.Context(), r.PathValue("app"), c.ev)
-	if err != nil {
-		return err
-	}
-	c.committed = true
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"application": a.Name, "enabled": a.Enabled})
-	return nil
+	return x.setEnabled(w, r, c, x.Prov.Start)
 }
 
 // pause disables an application until start; its state is kept.
 func (x *ProvisioningAPI) pause(w http.ResponseWriter, r *http.Request, c *provCall) error {
-	a, err := x.Prov.Pause(r.Context(), r.PathValue("app"), c.ev)
+	return x.setEnabled(w, r, c, x.Prov.Pause)
+}
+
+func (x *ProvisioningAPI) setEnabled(w http.ResponseWriter, r *http.Request, c *provCall,
+	op func(context.Context, string, *audit.Event) (provisioning.Application, error)) error {
+	a, err := op(r.Context(), r.PathValue("app"), c.ev)
 	if err != nil {
 		return err
 	}
