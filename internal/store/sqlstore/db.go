@@ -383,19 +383,19 @@ func (db *DB) runBatch(batch []*writeReq) (rest []*writeReq) {
 			r.done <- err
 			continue
 		}
-		if _, err := tx.Exec(`SAVEPOINT gh_write`); err != nil {
+		if _, err := db.exec(context.Background(), tx, `SAVEPOINT gh_write`); err != nil {
 			return abort(r, fmt.Errorf("begin: %w", err), i)
 		}
 		if err := runBody(r.fn, tx); err != nil {
-			_, e1 := tx.Exec(`ROLLBACK TO gh_write`)
-			_, e2 := tx.Exec(`RELEASE gh_write`)
+			_, e1 := db.exec(context.Background(), tx, `ROLLBACK TO gh_write`)
+			_, e2 := db.exec(context.Background(), tx, `RELEASE gh_write`)
 			if e1 != nil || e2 != nil {
 				return abort(r, err, i)
 			}
 			r.done <- err
 			continue
 		}
-		if _, err := tx.Exec(`RELEASE gh_write`); err != nil {
+		if _, err := db.exec(context.Background(), tx, `RELEASE gh_write`); err != nil {
 			return abort(r, errBatchAborted, i)
 		}
 		ran = append(ran, r)
