@@ -142,6 +142,10 @@ func TestAppRolesFromAssignments(t *testing.T) {
 	if _, err := w.prov.AssignWithRole(ctx, "gen", provisioning.TypeUser, "bob", "bad\x01role", nil); !fault.Is(err, fault.InvalidValue) {
 		t.Fatalf("control character in a role: %v", err)
 	}
+	long := strings.Repeat("r", provisioning.MaxRoleLength+1)
+	if _, err := w.prov.AssignWithRole(ctx, "gen", provisioning.TypeUser, "bob", long, nil); !fault.Is(err, fault.InvalidValue) || !strings.Contains(err.Error(), "role") {
+		t.Fatalf("over-long role: %v", err)
+	}
 }
 
 // roleListWorld maps the whole roles list of users into a generic target

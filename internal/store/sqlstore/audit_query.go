@@ -115,7 +115,7 @@ func (c auditChain) lookup(ctx context.Context, where []string, args []any, tok 
 			where = append(where, fmt.Sprintf("event_time < $%d", n+1))
 		}
 	}
-	sqlText := `SELECT event_time, hash, body FROM audit_events`
+	sqlText := `SELECT seq, event_time, hash, body FROM audit_events`
 	if len(where) > 0 {
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -125,22 +125,28 @@ func (c auditChain) lookup(ctx context.Context, where []string, args []any, tok 
 	if err != nil {
 		return nil, err
 	}
+	out, _, err := c.readEvents(rows)
+	return out, err
+}
+
+// readEvents decodes rows of (seq, event_time, hash, body) of chain c and
+// closes them; last is the last row's sequence.
+func (c auditChain) readEvents(rows *sql.Rows) (out []chainEvent, last int64, err error) {
 	defer rows.Close()
-	var out []chainEvent
 	for rows.Next() {
 		var t int64
 		var hash string
 		var body []byte
-		if err := rows.Scan(&t, &hash, &body); err != nil {
-			return nil, err
+		if err := rows.Scan(&last, &t, &hash, &body); err != nil {
+			return nil, 0, err
 		}
 		ev, err := decodeEvent(body, hash)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out = append(out, chainEvent{t: t, order: c.order, ev: ev})
 	}
-	return out, rows.Err()
+	return out, last, rows.Err()
 }
 
 func decodeEvent(body []byte, hash string) (audit.Event, error) {
@@ -226,22 +232,15 @@ func (cur *exportCursor) fill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var t int64
-		var hash string
-		var body []byte
-		if err := rows.Scan(&cur.after, &t, &hash, &body); err != nil {
-			return err
-		}
-		ev, err := decodeEvent(body, hash)
-		if err != nil {
-			return err
-		}
-		cur.buf = append(cur.buf, chainEvent{t: t, order: cur.c.order, ev: ev})
+	evs, last, err := cur.c.readEvents(rows)
+	if err != nil {
+		return err
 	}
-	cur.done = len(cur.buf) == 0
-	return rows.Err()
+	cur.buf, cur.done = evs, len(evs) == 0
+	if !cur.done {
+		cur.after = last
+	}
+	return nil
 }
 
 // VerifyChains walks every chain from its latest cut and reports, per
